@@ -1,0 +1,1 @@
+"""The ``nca`` command line: one dispatcher, each subcommand implemented next to the code it drives."""
