@@ -26,7 +26,16 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from .base import BatchedRule, RuleFamily, RuleSpec, RuleSpecError, check_keys, counter_uniform, require_float, require_int
+from .base import (
+    BatchedRule,
+    RuleFamily,
+    RuleSpec,
+    RuleSpecError,
+    check_keys,
+    counter_uniform,
+    require_float,
+    require_int,
+)
 
 HIDDEN = (4, 16)  # conv channels, 1×1 hidden channels (reference)
 PRESETS = {"paper": {"tau": 1e-4, "beta": 0.0}, "fixed": {"tau": 1e-4, "beta": 0.0}}
