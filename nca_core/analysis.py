@@ -244,33 +244,34 @@ def pick_gallery(bands: np.ndarray, families: np.ndarray, per_band: int, band_or
 def analyze_rules(specs: Sequence[RuleSpec], seeds: Sequence[int], config: SimConfig | None = None, *,
                   initial: torch.Tensor | np.ndarray | None = None, scores: np.ndarray | None = None,
                   scale: str = "gzip-int32-ref", score_on: str = "rule", sensitivity: bool = True,
-                  gallery_size: int = 3, device: str = "auto", band_edges: Sequence[float] | None = None) -> dict[str, Any]:
+                  gallery_size: int = 3, device: str = "auto", band_edges: Sequence[float] | None = None,
+                  token_states: int = 10) -> dict[str, Any]:
     """Roll out ``specs[i]`` from ``seeds[i]`` (or from the grids ``initial``) and analyse the population.
 
     ``score_on="rule"`` scores each rule the reference way (:func:`nca_core.complexity.score_rules`, a
-    separate rollout keyed by its seed); ``"trajectory"`` scores the analysed frames themselves."""
+    separate rollout keyed by its seed); ``"trajectory"`` scores the analysed frames themselves. Patch ids
+    for the int32 scale use a ``token_states`` alphabet (a data config's ``n_states``; at least the rules')."""
     config = config or SimConfig()
     specs = [validate_spec(s) for s in specs]
     frames = rollout(specs, seeds, config, initial=initial, device=device).cpu()
     if scores is None:
+        alphabet = max([token_states, *(num_states(s) for s in specs)])
         if score_on == "rule":
-            n_max = max((num_states(s) for s in specs), default=10)
-            scores = score_rules(specs, seeds, scale=scale, device=device, n_states=max(n_max, 2))
+            scores = score_rules(specs, seeds, scale=scale, device=device, n_states=alphabet)
         elif score_on == "trajectory":
-            scores = _trajectory_scores(frames, specs, scale)
+            scores = _trajectory_scores(frames, alphabet, scale)
         else:
             raise ValueError(f"score_on must be 'rule' or 'trajectory', got {score_on!r}")
     return analyze_frames(frames, specs=specs, seeds=seeds, scores=scores, scale=scale, sensitivity=sensitivity,
                           gallery_size=gallery_size, device=device, band_edges=band_edges, config=config)
 
 
-def _trajectory_scores(frames: torch.Tensor, specs: Sequence[RuleSpec], scale: str) -> np.ndarray:
+def _trajectory_scores(frames: torch.Tensor, n_states: int, scale: str) -> np.ndarray:
     from .tokens import PatchTokenizer
 
     h, w = frames.shape[-2:]
-    n = max(max((num_states(s) for s in specs), default=10), 2)
     patch = 2 if h % 2 == 0 and w % 2 == 0 else 1
-    return gzip_scores(frames, scale, PatchTokenizer(n, patch, h, w))
+    return gzip_scores(frames, scale, PatchTokenizer(n_states, patch, h, w))
 
 
 def analyze_frames(frames: torch.Tensor | np.ndarray, *, specs: Sequence[RuleSpec] | None = None,

@@ -152,19 +152,18 @@ class TextEncoding:
 
     def decode(self, text: str) -> np.ndarray:
         """text → (T, H, W) uint8. Raises on ragged rows, unknown characters or frames of different sizes."""
+        alphabet = {ch: i for i, ch in enumerate(_DIGITS[: self.n_states])}
         frames = []
         for block in text.strip("\n").split(self.frame_sep):
             rows = block.split(self.row_sep)
             try:
-                frames.append([[_DIGITS.index(ch) for ch in row] for row in rows])
-            except ValueError:
-                raise ValueError(f"text frame holds a character outside {_DIGITS[: self.n_states]!r}") from None
+                frames.append([[alphabet[ch] for ch in row] for row in rows])
+            except KeyError as err:
+                raise ValueError(f"text frame holds {err.args[0]!r}, outside the alphabet "
+                                 f"{_DIGITS[: self.n_states]!r}") from None
             if len({len(r) for r in rows}) != 1:
                 raise ValueError("text frame has rows of different lengths")
         arr = np.array(frames, dtype=object)
         if arr.ndim != 3:
             raise ValueError("text frames have different sizes")
-        out = arr.astype(np.int64)
-        if out.max() >= self.n_states:
-            raise ValueError(f"text holds a state >= n_states={self.n_states}")
-        return out.astype(np.uint8)
+        return arr.astype(np.uint8)

@@ -43,29 +43,33 @@ _GUMBEL_SPAN = 42.0  # Gumbel noise from 53-bit uniforms lies in (-3.7, 37.5): m
 _FP32_REL_TOL = 1e-4
 
 
-def truncated_lecun_normal(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int) -> np.ndarray:
-    """flax ``lecun_normal``: truncated normal in ±2σ, rescaled so the variance is 1 / fan_in."""
-    std = np.sqrt(1.0 / fan_in) / 0.87962566103423978
-    values = rng.standard_normal(shape)
-    bad = np.abs(values) > 2.0
-    while bad.any():
-        values[bad] = rng.standard_normal(int(bad.sum()))
-        bad = np.abs(values) > 2.0
-    return (values * std).astype(np.float32)
-
-
 def rule_weights(spec: RuleSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The three weight arrays of a (validated) neural rule spec.
+    """The three weight arrays of a (validated) neural rule spec, drawn from its seed.
 
     Returns ``w1`` (3, 3, C_in, 4), ``w2`` (4, 16), ``w3`` (16, n) as float32, C_in = n + 2 for ``paper``.
     """
     n = spec["n_states"]
     c_in = n + 2 if spec["preset"] == "paper" else n
+    shapes = [((3, 3, c_in, HIDDEN[0]), 9 * c_in), ((HIDDEN[0], HIDDEN[1]), HIDDEN[0]), ((HIDDEN[1], n), HIDDEN[1])]
     rng = np.random.default_rng([spec["seed"], 0x4E4341])  # "NCA"
-    w1 = truncated_lecun_normal(rng, (3, 3, c_in, HIDDEN[0]), fan_in=9 * c_in)
-    w2 = truncated_lecun_normal(rng, (HIDDEN[0], HIDDEN[1]), fan_in=HIDDEN[0])
-    w3 = truncated_lecun_normal(rng, (HIDDEN[1], n), fan_in=HIDDEN[1])
-    return w1, w2, w3
+    values = truncated_normal(rng, sum(int(np.prod(shape)) for shape, _ in shapes))
+    out, start = [], 0
+    for shape, fan_in in shapes:
+        size = int(np.prod(shape))
+        std = np.sqrt(1.0 / fan_in) / 0.87962566103423978  # flax lecun_normal: variance 1 / fan_in after truncation
+        out.append((values[start : start + size] * std).reshape(shape).astype(np.float32))
+        start += size
+    return out[0], out[1], out[2]
+
+
+def truncated_normal(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Standard normals truncated to ±2 (rejected draws are redrawn)."""
+    values = rng.standard_normal(size)
+    bad = np.abs(values) > 2.0
+    while bad.any():
+        values[bad] = rng.standard_normal(int(bad.sum()))
+        bad = np.abs(values) > 2.0
+    return values
 
 
 def state_weights(spec: RuleSpec, w1: np.ndarray) -> np.ndarray:
@@ -111,19 +115,19 @@ class NeuralFamily(RuleFamily):
 
     def build(self, specs: list[RuleSpec], device: torch.device) -> BatchedRule:
         n = specs[0]["n_states"]
-        tables, w2s, w3s = [], [], []
+        effs, w2s, w3s = [], [], []
         for spec in specs:
-            w1, w2, w3 = rule_weights(spec)
-            eff = state_weights(spec, w1).astype(np.float64)  # (3, 3, n, 4)
-            # row table [row, a*n² + b*n + c] = eff[row,0,a] + eff[row,1,b] + eff[row,2,c]
-            row = eff[:, 0, :, None, None] + eff[:, 1, None, :, None] + eff[:, 2, None, None, :]
-            tables.append(row.reshape(3, n**3, HIDDEN[0]))
+            w1, w2, w3 = _cached_weights(spec)
+            effs.append(state_weights(spec, w1).reshape(9, n, HIDDEN[0]))
             w2s.append(w2)
             w3s.append(w3)
-        table64 = torch.as_tensor(np.stack(tables), device=device)  # (B, 3, n³, 4)
+        eff = torch.as_tensor(np.stack(effs), device=device)  # (B, 9, n, 4) float32
+        # row table [b, row, a·n² + b·n + c] = eff[row, 0, a] + eff[row, 1, b] + eff[row, 2, c]
+        e = eff.reshape(len(specs), 3, 3, n, HIDDEN[0])
+        table = e[:, :, 0, :, None, None] + e[:, :, 1, None, :, None] + e[:, :, 2, None, None, :]
         params = {
-            "table64": table64,
-            "table32": table64.float().reshape(-1, HIDDEN[0]),
+            "eff64": eff.double(),
+            "table32": table.reshape(-1, HIDDEN[0]),
             "w2": torch.as_tensor(np.stack(w2s), device=device),
             "w3": torch.as_tensor(np.stack(w3s), device=device),
             "tau": torch.tensor([s["tau"] for s in specs], dtype=torch.float64, device=device),
@@ -158,8 +162,12 @@ class NeuralFamily(RuleFamily):
     def _exact(rule: BatchedRule, idx, cells, bi, ci, t, keys, n) -> torch.Tensor:
         """float64 logits (and Gumbel sampling where τ > 0) for the cells (bi, ci)."""
         p = rule.params
-        t64 = p["table64"]
-        hid = t64[bi, 0, idx[bi, 0, ci]] + t64[bi, 1, idx[bi, 1, ci]] + t64[bi, 2, idx[bi, 2, ci]]
+        eff = p["eff64"]
+        hid = torch.zeros((len(bi), HIDDEN[0]), dtype=torch.float64, device=eff.device)
+        for row in range(3):  # decode each row's combo back into its three cells, add in fixed order
+            combo = idx[bi, row, ci]
+            for col, state in enumerate((combo // (n * n), (combo // n) % n, combo % n)):
+                hid = hid + eff[bi, 3 * row + col, state]
         z = torch.relu(torch.einsum("ck,ckj->cj", hid, p["w2"][bi].double()))
         logits = torch.einsum("cj,cjs->cs", z, p["w3"][bi].double())
         logits = logits + p["beta"][bi, None] * torch.nn.functional.one_hot(cells[bi, ci], n).double()
@@ -171,6 +179,20 @@ class NeuralFamily(RuleFamily):
             noisy = torch.where(tau > 0, logits / tau.clamp_min(1e-300) + gumbel, logits)
             return noisy.argmax(-1)
         return logits.argmax(-1)
+
+
+_WEIGHT_CACHE: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+_WEIGHT_CACHE_SIZE = 16384  # ≈ 45 MB: a rule scored and then rolled out is drawn once
+
+
+def _cached_weights(spec: RuleSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    key = (spec["seed"], spec["preset"], spec["n_states"])
+    weights = _WEIGHT_CACHE.get(key)
+    if weights is None:
+        if len(_WEIGHT_CACHE) >= _WEIGHT_CACHE_SIZE:
+            _WEIGHT_CACHE.clear()
+        weights = _WEIGHT_CACHE[key] = rule_weights(spec)
+    return weights
 
 
 def _row_indices(grid: torch.Tensor, n: int) -> torch.Tensor:
