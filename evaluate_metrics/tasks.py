@@ -169,13 +169,18 @@ def select_rules(spec: TaskSetSpec, device: str = "cpu") -> tuple[list[dict], di
             if all(len(cells.get((family, b), [])) >= spec.rules_per_cell for b, _, _ in BANDS):
                 break
     coverage = {f: {b: len(cells.get((f, b), [])) for b, _, _ in BANDS} for f in spec.families}
+    # cell c ↦ (family c mod F, band c mod 3): with F and 3 coprime every cell comes once per round, and
+    # any prefix spreads over families and bands alike
+    nf, nb = len(spec.families), len(BANDS)
+    order = [(spec.families[c % nf], BANDS[c % nb][0]) for c in range(nf * nb)]
+    if len(set(order)) < nf * nb:  # F a multiple of 3: fall back to a plain sweep
+        order = [(f, b) for b, _, _ in BANDS for f in spec.families]
     rules = []
     for k in range(spec.rules_per_cell):
-        for band, _, _ in BANDS:
-            for family in spec.families:
-                bucket = cells.get((family, band), [])
-                if k < len(bucket):
-                    rules.append(bucket[k])
+        for family, band in order:
+            bucket = cells.get((family, band), [])
+            if k < len(bucket):
+                rules.append(bucket[k])
     return rules, coverage
 
 
