@@ -156,7 +156,7 @@ def config_names() -> list[str]:
 
 
 def get_config(name: str | NCADataConfig = "paper", **overrides: Any) -> NCADataConfig:
-    """The named config with ``overrides`` applied (``None`` values are ignored)."""
+    """The named config with ``overrides`` applied (``None`` is a value: ``max_tokens=None`` means no cut)."""
     if isinstance(name, NCADataConfig):
         base = {k: v for k, v in name.to_dict().items()}
         name = base.pop("name")
@@ -164,7 +164,6 @@ def get_config(name: str | NCADataConfig = "paper", **overrides: Any) -> NCAData
         if name not in PRESETS:
             raise ValueError(f"unknown data config {name!r}; choose one of {config_names()}")
         base = dict(PRESETS[name])
-    overrides = {k: v for k, v in overrides.items() if v is not None}
     fields = {f.name for f in dataclasses.fields(NCADataConfig)} - {"name"}
     expanded: dict[str, Any] = {}
     for key, value in overrides.items():
