@@ -55,7 +55,8 @@ def run_explore(family, rule_text, rule_seed, n_states, preset, tau, density, ge
         return None, None, "", None, "", _error(err)
     gif = logic.gif_file(result.frames, result.n_states)
     image = logic.strip(result.frames, result.n_states)
-    return gif, image, logic.labels_markdown(result.labels), result.labels, nc.spec_to_json(spec), ""
+    shown = {k: str(v) if isinstance(v, int) and abs(v) > 2**53 else v for k, v in result.labels.items()}  # JS numbers
+    return gif, image, logic.labels_markdown(result.labels), shown, nc.spec_to_json(spec), ""
 
 
 def knob_visibility(family):
@@ -96,18 +97,21 @@ def run_predict(model_name, family, rule_text, rule_seed, init_seed, context, ho
 
 
 # ------------------------------------------------------------------------------------------------- tasks
-def run_tasks(model_name, seed):
-    """→ (results Markdown, results dict, error Markdown)."""
+def run_tasks(model_name, family, index):
+    """→ (results Markdown, report dict, context PNG, rollout PNG, rule-id PNG, reverse PNG, error Markdown)."""
     try:
         from space import tasks as task_demo
     except ImportError:
         import tasks as task_demo  # type: ignore[no-redef]
     try:
+        row = logic.as_int(index, "example number", 1, 10**6) - 1
         bundle = logic.get_model(model_name)
-        report = task_demo.run_all(bundle, logic.as_int(seed, "seed", 0, logic.MAX_SEED))
+        result = task_demo.run_all(bundle, row, family or "any")
     except ValueError as err:
-        return "", None, _error(err)
-    return task_demo.report_markdown(report), report, ""
+        return "", None, None, None, None, None, _error(err)
+    images = result["images"]
+    return (task_demo.report_markdown(result), result["report"], images["context"], images["rollout"],
+            images["rule_id"], images["reverse"], "")
 
 
 # ------------------------------------------------------------------------------------------------- dataset
@@ -171,9 +175,11 @@ def build_app(model: str | None = None) -> gr.Blocks:
                 with gr.Column(scale=2):
                     explore_err = gr.Markdown(elem_id="explore-error")
                     with gr.Row():
-                        gif = gr.Image(label="Rollout (animation)", type="filepath", format="gif",
-                                       elem_id="explore-gif", height=300)
-                        labels_md = gr.Markdown(elem_id="explore-labels")
+                        with gr.Column(scale=2, min_width=200):
+                            gif = gr.Image(label="Rollout (animation)", type="filepath", format="gif",
+                                           elem_id="explore-gif", height=300)
+                        with gr.Column(scale=3):
+                            labels_md = gr.Markdown(elem_id="explore-labels")
                     strip = gr.Image(label="Frames, left to right", format="png", type="pil",
                                      elem_id="explore-strip")
                     spec_box = gr.Textbox(label="Rule spec (reproduces this rule)", interactive=False)
@@ -191,8 +197,8 @@ def build_app(model: str | None = None) -> gr.Blocks:
                 with gr.Column(scale=1):
                     model_box = gr.Textbox(model, label="Model (checkpoint folder or Hub id)",
                                            elem_id="predict-model")
-                    p_family = gr.Dropdown(FAMILIES, value="lifelike", label="Rule family")
-                    p_rule = gr.Textbox("B3/S23", label="Rule spec (JSON / B/S), or empty to draw one from the seed")
+                    p_family = gr.Dropdown(FAMILIES, value="neural", label="Rule family")
+                    p_rule = gr.Textbox(label="Or a rule spec (JSON / B/S); empty: draw one from the rule seed")
                     with gr.Row():
                         p_rule_seed = gr.Number(3, precision=0, label="Rule seed")
                         p_init_seed = gr.Number(0, precision=0, label="Initial-condition seed")
@@ -215,16 +221,30 @@ def build_app(model: str | None = None) -> gr.Blocks:
                               [ctx_image, compare, accuracy, summary, predict_err], api_name="predict")
 
         with gr.Tab("Tasks", id="tasks"):
-            gr.Markdown("One example of each evaluation task, scored by its metric module "
-                        "(`evaluate_metrics`), next to the baselines that make the number readable.")
+            gr.Markdown("One example of each evaluation task from the held-out task set (`nca-eval-v1` on the "
+                        "model's grid), scored by `evaluate_metrics` exactly as `nca eval` scores it, next to "
+                        "the baselines that make the number readable.")
             with gr.Row():
                 t_model = gr.Textbox(model, label="Model (checkpoint folder or Hub id)")
-                t_seed = gr.Number(0, precision=0, label="Example seed")
+                t_family = gr.Dropdown(["any", *FAMILIES], value="any", label="Family of the example's rule")
+                t_index = gr.Number(1, precision=0, label="Example number")
             tasks_btn = gr.Button("Run the four tasks", variant="primary", elem_id="tasks-run")
             tasks_err = gr.Markdown(elem_id="tasks-error")
-            tasks_md = gr.Markdown(elem_id="tasks-result")
-            tasks_json = gr.JSON(label="Metrics")
-            tasks_btn.click(run_tasks, [t_model, t_seed], [tasks_md, tasks_json, tasks_err], api_name="tasks")
+            with gr.Row():
+                with gr.Column():
+                    tasks_md = gr.Markdown(elem_id="tasks-result")
+                with gr.Column():
+                    t_context = gr.Image(label="Tasks 1–2: the context the model sees", format="png", type="pil")
+                    t_rollout = gr.Image(label="Tasks 1–2: truth (top) vs the model's rollout (bottom)",
+                                         format="png", type="pil", elem_id="tasks-rollout")
+                    t_rule = gr.Image(label="Task 3: the query (top), then one demonstration per candidate rule",
+                                      format="png", type="pil")
+                    t_reverse = gr.Image(label="Task 4: the demonstration (top); the true initial and the given "
+                                         "final grid (bottom)", format="png", type="pil")
+            tasks_json = gr.JSON(label="Full report (model, baselines, breakdowns)")
+            tasks_btn.click(run_tasks, [t_model, t_family, t_index],
+                            [tasks_md, tasks_json, t_context, t_rollout, t_rule, t_reverse, tasks_err],
+                            api_name="tasks")
 
         with gr.Tab("Dataset", id="dataset"):
             with gr.Row():
