@@ -282,19 +282,30 @@ def init_new_rows_to_mean(model, offset: int, count: int) -> None:
             weight[offset: offset + count] = weight[:offset].float().mean(0).to(weight.dtype)
 
 
-def peft_config_for(model_args, model, token_offset: int, n_new: int, train_new_tokens: bool):
+def peft_config_for(model_args):
     from trl import get_peft_config
 
-    config = get_peft_config(model_args)
-    if config is None:
-        return None
-    if train_new_tokens and n_new:
-        new_ids = list(range(token_offset, token_offset + n_new))
-        indices = {"embed_tokens": new_ids}
-        if not model.config.get_text_config().tie_word_embeddings:
-            indices["lm_head"] = new_ids
-        config.trainable_token_indices = indices
-    return config
+    return get_peft_config(model_args)
+
+
+def train_new_rows_only(model, offset: int, count: int) -> None:
+    """LoRA + added tokens: make the (tied) embedding trainable but let gradient reach only the new rows.
+
+    peft's ``trainable_token_indices`` would be the natural tool, but TRL's fused LM head reads
+    ``lm_head.weight`` directly and would ignore (and break on) the wrapped head. With zero gradient and no
+    weight decay, Adam leaves the old rows exactly as they were."""
+    import torch
+
+    layers = [model.get_input_embeddings(), model.get_output_embeddings()]
+    seen = set()
+    for layer in layers:
+        if layer is None or id(layer.weight) in seen:
+            continue
+        seen.add(id(layer.weight))
+        keep = torch.zeros(layer.weight.shape[0], 1, dtype=layer.weight.dtype, device=layer.weight.device)
+        keep[offset: offset + count] = 1
+        layer.weight.requires_grad_(True)
+        layer.weight.register_hook(lambda grad, keep=keep: grad * keep)
 
 
 # ----------------------------------------------------------------------------------------------- recording
@@ -392,7 +403,10 @@ def main(argv: list[str] | None = None) -> str:
     if max(first["input_ids"]) >= rows:
         raise ValueError(f"the data holds token id {max(first['input_ids'])} but the model has {rows} embedding "
                          "rows: the dataset vocabulary does not fit the model")
-    peft_config = peft_config_for(model_args, model, token_offset, n_new, nca_args.lora_train_new_tokens)
+    peft_config = peft_config_for(model_args)
+    if peft_config is not None and n_new and nca_args.lora_train_new_tokens and training_args.weight_decay:
+        raise ValueError("LoRA with trainable new token rows needs weight_decay 0 (decay would move the frozen "
+                         "old rows): set --weight_decay 0 or --lora_train_new_tokens false")
 
     encoding = encoding_dict(patch_tokenizer, nca_args.encoding, token_offset, data_config, nca_args.recipe,
                              mask_first_frame=nca_args.mask_first_frame, mask_delimiters=nca_args.mask_delimiters)
@@ -406,6 +420,8 @@ def main(argv: list[str] | None = None) -> str:
     recorder = RankRecorder(DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id))
     trainer = SFTTrainer(model=model, args=training_args, train_dataset=train_dataset, processing_class=tokenizer,
                          data_collator=recorder, peft_config=peft_config, callbacks=[SaveEncoding()])
+    if peft_config is not None and n_new and nca_args.lora_train_new_tokens:
+        train_new_rows_only(trainer.model, token_offset, n_new)
 
     resume = training_args.resume_from_checkpoint
     if isinstance(resume, str) and resume.lower() in ("true", "last"):
