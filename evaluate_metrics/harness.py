@@ -157,12 +157,13 @@ def frame_layout(encoding: dict) -> FrameLayout:
     template: list[int] = []
     for r in range(h):
         template += [-1] * w + (row if r < h - 1 else frame)
-    with_special = list(tokenizer("0")["input_ids"])
-    prefix = with_special[: with_special.index(digits[0])] if digits[0] in with_special else []
-    layout = FrameLayout(torch.tensor(template), torch.tensor(digits), prefix, h, w, n, None)
+    # training (training.data.RowEncoder) tokenizes each frame alone, joins frames with the separator ids
+    # and adds no special tokens: the layout must give exactly those ids
+    layout = FrameLayout(torch.tensor(template), torch.tensor(digits), [], h, w, n, None)
     probe = np.random.default_rng(0).integers(0, n, size=(1, 2, h, w))
     expected = layout.encode(probe)[0].tolist()
-    if ids(text.encode(probe[0]) + text.frame_sep) != expected:
+    as_trained = [i for f in probe[0] for i in ids(text.encode_frame(f)) + frame]
+    if as_trained != expected:
         raise ValueError("the tokenizer does not split the text encoding into one token per cell plus fixed "
                          "separator tokens (e.g. it merges digits); use a tokenizer that splits digits")
     return layout
