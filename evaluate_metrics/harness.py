@@ -341,7 +341,9 @@ def eval_rule_id(model, encoding: dict, examples: list[dict], batch_size: int, p
     picks: dict[str, np.ndarray] = {}
     if model is not None:
         picks["model"] = candidate_logprobs(model, encoding, demos, query, batch_size, progress).argmax(-1).numpy()
-    picks["oracle"] = _oracle_rule_pick(examples)
+    picks["oracle"] = np.array([e["answer"] for e in examples])  # the true rule
+    # the best any recogniser can do from the query alone: candidates that reproduce it equally are tied
+    picks["simulate_candidates"] = _simulated_rule_pick(examples)
     picks["chance"] = np.random.default_rng(0).integers(0, k, size=len(examples))
     out = {}
     for name, pick in picks.items():
@@ -366,7 +368,7 @@ def eval_rule_id(model, encoding: dict, examples: list[dict], batch_size: int, p
     return _assemble(out)
 
 
-def _oracle_rule_pick(examples: list[dict]) -> np.ndarray:
+def _simulated_rule_pick(examples: list[dict]) -> np.ndarray:
     """Simulate every candidate from the query's first frame (one batched rollout); pick the candidate
     that reproduces the query best. A candidate whose alphabet cannot hold the query scores -1."""
     from nca_core.rules import num_states

@@ -48,8 +48,9 @@ def markdown(report: dict, meta: dict) -> str:
                       ", ".join(f"{x:.3f}" for x in source["cell_accuracy_at"])]
         lines.append("")
     lines += ["Baselines: copy_last_frame (repeat the last given frame), most_frequent_state (a uniform grid of the "
-              "most frequent given state), oracle (the true rule; for rule_id the candidate that best reproduces "
-              "the query), chance (uniform random states / candidate).", ""]
+              "most frequent given state), oracle (the true rule, simulated from the last given frame; stochastic "
+              "rules keep their noise), simulate_candidates (rule_id: the candidate whose simulation best "
+              "reproduces the query, ties broken by order: the ceiling for any recogniser), chance (uniform random states / candidate).", ""]
     coverage = meta.get("coverage") or {}
     if coverage:
         bands = list(next(iter(coverage.values())))
@@ -72,6 +73,7 @@ def plot(report: dict, out: Path) -> list[Path]:
         for name, r in ([("model", res)] if "cell_accuracy_at" in res else []) + list(res["baselines"].items()):
             curve = r["cell_accuracy_at"]
             ax.plot(range(1, len(curve) + 1), curve, marker="o", label=name, lw=2.5 if name == "model" else 1)
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set(xlabel="horizon h (frames after the context)", ylabel="cell accuracy", ylim=(0, 1.02),
                title="long-horizon rollout")
         ax.legend()
@@ -87,25 +89,34 @@ def plot(report: dict, out: Path) -> list[Path]:
         ax.set_yticks(range(len(labels)), labels)
         for i, row in enumerate(matrix):
             for j, v in enumerate(row):
-                ax.text(j, i, str(v), ha="center", va="center", fontsize=8)
+                colour = "white" if v > 0.6 * max(max(r) for r in matrix) else "black"
+                ax.text(j, i, str(v), ha="center", va="center", fontsize=8, color=colour)
         ax.set(xlabel="predicted family", ylabel="true family",
                title="rule recognition (family)" + ("" if source is res else ", oracle"))
         fig.tight_layout()
         written.append(_save(fig, out / "confusion_matrix.png"))
+    names = ["model", "copy_last_frame", "most_frequent_state", "oracle", "simulate_candidates", "chance"]
+    colours = dict(zip(names, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     fig, axes = plt.subplots(1, len(report), figsize=(4 * len(report), 3.6), squeeze=False)
     for ax, (task, res) in zip(axes[0], report.items()):
         key = HEADLINE[task]
         predictors = ([("model", res)] if "by_family" in res else []) + [
             (n, r) for n, r in res["baselines"].items() if "by_family" in r]
         families = sorted({f for _, r in predictors for f in r["by_family"]})
-        width = 0.8 / max(1, len(predictors))
-        for k, (name, r) in enumerate(predictors):
+        width = 0.8 / len(names)
+        for name, r in predictors:
+            k = names.index(name) if name in names else len(names) - 1
             ax.bar([i + k * width for i in range(len(families))],
-                   [r["by_family"].get(f, {}).get(key, 0.0) for f in families], width, label=name)
+                   [r["by_family"].get(f, {}).get(key, 0.0) for f in families], width, label=name,
+                   color=colours.get(name))
         ax.set_xticks([i + 0.4 - width / 2 for i in range(len(families))], families, rotation=45, ha="right")
         ax.set(title=f"{task}: {key}", ylim=(0, 1.02))
-    axes[0][-1].legend(fontsize=7)
-    fig.tight_layout()
+    handles = {}
+    for ax in axes[0]:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, h)
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles), fontsize=8)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     written.append(_save(fig, out / "per_family.png"))
     return written
 

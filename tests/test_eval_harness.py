@@ -176,7 +176,9 @@ def test_run_eval_end_to_end_report_plots_and_baselines(patch_model, tmp_path):
     # lifelike and symbolic rules are deterministic: the oracle is exact everywhere
     assert report["next_step"]["baselines"]["oracle"]["exact_match"] == 1.0
     assert report["long_horizon"]["baselines"]["oracle"]["cell_accuracy_at"] == [1.0] * report["long_horizon"]["horizon"]
-    assert report["rule_id"]["baselines"]["oracle"]["functional_accuracy"] == 1.0
+    assert report["rule_id"]["baselines"]["oracle"]["accuracy"] == 1.0
+    assert report["rule_id"]["baselines"]["oracle"]["family_accuracy"] == 1.0
+    assert report["rule_id"]["baselines"]["simulate_candidates"]["functional_accuracy"] == 1.0
     assert report["reverse"]["baselines"]["oracle"]["forward_exact"] == 1.0
     assert report["reverse"]["baselines"]["oracle"]["initial_exact"] == 1.0
     for key in ("copy_last_frame", "most_frequent_state"):
