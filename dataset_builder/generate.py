@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,9 +86,11 @@ def _sample_family(family: str, count: int, seed: int, config: NCADataConfig) ->
     return nc.sample_rules(family, count, seed, n_states=config.n_states, **knobs)
 
 
-def sample_candidates(config: NCADataConfig, split: str, shard: int, round_index: int) -> list[dict]:
-    """``candidates_per_round`` rule specs of ``split``, deterministic in (config, split, shard, round)."""
-    want = config.candidates_per_round
+def sample_candidates(config: NCADataConfig, split: str, shard: int, round_index: int,
+                      count: int | None = None) -> list[dict]:
+    """``count`` (default ``candidates_per_round``) rule specs of ``split``, deterministic in
+    (config, split, shard, round, count)."""
+    want = config.candidates_per_round if count is None else count
     out: list[dict] = []
     weights = np.asarray(config.family_weights or [1.0] * len(config.families), dtype=np.float64)
     weights = weights / weights.sum()
@@ -121,29 +124,48 @@ class ShardGenerator:
         self.exclude = exclude
         self.device = device
         self.stats = FilterStats()
+        self.timings: dict[str, float] = {}  # seconds per stage (for benchmarks; not part of the data)
+
+    def _tick(self, stage: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + now - since
+        return now
 
     def rows(self) -> Iterator[dict[str, Any]]:
         cfg = self.config
         tok = cfg.tokenizer
+        m = cfg.sequences_per_rule
         seen: set[str] = set()
         cluster_counts: dict[int, int] = {}
+        pending: list[tuple[dict, float, int]] = []  # scored in-band rules not yet rolled out, in order
         produced = 0
         round_index = 0
         while produced < self.size:
-            specs = sample_candidates(cfg, self.split, self.shard, round_index)
-            rseed = derive_seed("round", cfg.seed, self.split, self.shard, round_index)
-            score_seeds = [derive_seed(rseed, "score", j) for j in range(len(specs))]
-            round_index += 1
-            scores = score_rules(specs, score_seeds, scale=cfg.band_scale, device=self.device, n_states=cfg.n_states)
-            in_band = [j for j, s in enumerate(scores) if cfg.band.contains(float(s))]
-            self.stats.add({"candidates": len(specs), "out_of_band": len(specs) - len(in_band)})
-            if not in_band:
-                continue
-            m = cfg.sequences_per_rule
-            rule_idx = [j for j in in_band for _ in range(m)]
-            seq_specs = [specs[j] for j in rule_idx]
-            init_seeds = [derive_seed(rseed, "init", j, k) for j in in_band for k in range(m)]
+            # rules for the rows still missing (+5% for the filters), scored in rounds sized by the pass rate
+            need = min(-(-(self.size - produced) * 21 // (20 * m)) + 2, cfg.candidates_per_round)
+            while len(pending) < need:
+                t = time.perf_counter()
+                c = self.stats.counts
+                rate = (c["candidates"] - c["out_of_band"] + 1) / (c["candidates"] + 2) if c["candidates"] else 0.5
+                count = min(cfg.candidates_per_round, max(16, int((need - len(pending)) / max(rate, 0.02) * 1.1)))
+                specs = sample_candidates(cfg, self.split, self.shard, round_index, count)
+                rseed = derive_seed("round", cfg.seed, self.split, self.shard, round_index)
+                score_seeds = [derive_seed(rseed, "score", j) for j in range(len(specs))]
+                round_index += 1
+                t = self._tick("sample", t)
+                scores = score_rules(specs, score_seeds, scale=cfg.band_scale, device=self.device,
+                                     n_states=cfg.n_states)
+                t = self._tick("score", t)
+                in_band = [j for j, sc in enumerate(scores) if cfg.band.contains(float(sc))]
+                self.stats.add({"candidates": len(specs), "out_of_band": len(specs) - len(in_band)})
+                pending.extend((specs[j], float(scores[j]), score_seeds[j]) for j in in_band)
+            t = time.perf_counter()
+            batch, pending = pending[:need], pending[need:]
+            rule_idx = [j for j in range(len(batch)) for _ in range(m)]
+            seq_specs = [batch[j][0] for j in rule_idx]
+            init_seeds = [derive_seed(batch[j][2], "init", k) for j in range(len(batch)) for k in range(m)]
             frames = nc.rollout(seq_specs, init_seeds, cfg.sim_config, device=self.device).cpu()
+            t = self._tick("rollout", t)
             keep = np.ones(len(seq_specs), dtype=bool)
             if cfg.drop_trivial:
                 trivial = is_trivial(frames)
@@ -161,14 +183,16 @@ class ShardGenerator:
                 else:
                     seen.add(h)
             self.stats.add({"duplicate": dup})
+            t = self._tick("tokens+trivial+dedup", t)
             kept = np.flatnonzero(keep)
             if not len(kept):
                 continue
             # behaviour clusters of the rules that still have sequences (one fingerprint per rule)
             rules_left = sorted({rule_idx[i] for i in kept})
-            fps = behaviour_fingerprints([specs[j] for j in rules_left], cfg.height, cfg.width, device=self.device)
+            fps = behaviour_fingerprints([batch[j][0] for j in rules_left], cfg.height, cfg.width, device=self.device)
             cluster_of = dict(zip(rules_left, cluster_ids(fps).tolist()))
             clusters = np.array([cluster_of[rule_idx[i]] for i in kept], dtype=np.int64)
+            t = self._tick("clusters", t)
             if cfg.cluster_cap is not None:
                 capped = cap_per_cluster(clusters, cfg.cluster_cap, cluster_counts)
                 self.stats.add({"cluster_cap": int((~capped).sum())})
@@ -177,11 +201,12 @@ class ShardGenerator:
             if not len(kept):
                 continue
             labels = sequence_labels([seq_specs[i] for i in kept], [init_seeds[i] for i in kept], frames[kept],
-                                     cfg.n_states, scores=[float(scores[rule_idx[i]]) for i in kept],
+                                     cfg.n_states, scores=[batch[rule_idx[i]][1] for i in kept],
                                      scale=cfg.band_scale)
             self.stats.add({"kept": len(kept)})
+            t = self._tick("labels", t)
             for i, lab, cl in zip(kept, labels, clusters):
-                yield {"input_ids": ids[i], **lab, "score_seed": score_seeds[rule_idx[i]], "cluster": int(cl),
+                yield {"input_ids": ids[i], **lab, "score_seed": batch[rule_idx[i]][2], "cluster": int(cl),
                        "content_hash": hashes[i]}
             produced += len(kept)
 
