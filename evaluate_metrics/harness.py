@@ -270,7 +270,7 @@ def candidate_logprobs(model, encoding: dict, demos: torch.Tensor | np.ndarray, 
         x = seqs[start : start + batch_size].to(device)
         logits = model(input_ids=x, use_cache=False, logits_to_keep=(scored - 1).to(device)).logits
         logp = torch.log_softmax(logits.float(), dim=-1)
-        out.append(logp.gather(-1, x[:, scored][..., None]).squeeze(-1).sum(-1).cpu())
+        out.append(logp.gather(-1, x[:, scored.to(device)][..., None]).squeeze(-1).sum(-1).cpu())
     return torch.cat(out).reshape(b, k)
 
 
