@@ -22,7 +22,9 @@ def load_nca_dataset(config: str | NCADataConfig = "paper", split: str = "train"
 
     ``config``: a config name (see :func:`config_names`) or an :class:`NCADataConfig`; ``overrides``: config
     fields (``frames=10``, ``band=(0.3, 0.4)``, ``seed=1`` …) or split sizes (``num_train=…``);
-    ``num_sequences`` sets the size of ``split``. With ``streaming=True`` rows are generated as they are read."""
+    ``num_sequences`` sets the size of ``split``. With ``streaming=True`` rows are generated as they are read
+    (in DataLoader workers ``device="auto"`` simulates on the CPU); with ``streaming=False`` only ``split`` is
+    prepared (``num_proc`` processes) unless the sizes of the other splits are given."""
     from .builder import NCADatasetBuilder
 
     if split not in ("train", "validation", "test"):
@@ -39,6 +41,10 @@ def load_nca_dataset(config: str | NCADataConfig = "paper", split: str = "train"
             raise ValueError(f"contradicting sizes: num_sequences={num_sequences} but num_{split}="
                              f"{overrides[f'num_{split}']}; pass only one")
         overrides[f"num_{split}"] = num_sequences
+    if not streaming:  # preparing writes every split: only the asked one unless other sizes are given
+        for other in ("train", "validation", "test"):
+            if other != split:
+                overrides.setdefault(f"num_{other}", 0)
     builder = NCADatasetBuilder(config_name=name, cache_dir=cache_dir, device=device, **overrides)
     if streaming:
         return builder.as_streaming_dataset(split=split)

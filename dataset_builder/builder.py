@@ -98,7 +98,12 @@ class NCADatasetBuilder(datasets.GeneratorBasedBuilder):
         return out
 
     def _generate_examples(self, split: str, shards: list[int], sizes: list[int]):
+        device = self.config.device
+        if device == "auto":  # a forked DataLoader worker cannot use CUDA once the parent has: stay on the CPU
+            import torch.utils.data
+
+            device = "cpu" if torch.utils.data.get_worker_info() is not None else "auto"
         for local, (shard, size) in enumerate(zip(shards, sizes)):
-            gen = ShardGenerator(self.config.data, split, shard, size, device=self.config.device)
+            gen = ShardGenerator(self.config.data, split, shard, size, device=device)
             for i, row in enumerate(gen.rows()):
                 yield Key(local, i), public_row(row)

@@ -174,3 +174,13 @@ def test_resume_after_sigkill_gives_the_uninterrupted_result(tmp_path):
     ds = datasets.load_dataset(str(killed), split="train")
     assert ds.num_rows == 96 and len({tuple(x) for x in ds["input_ids"]}) == 96
     assert np.all(np.array(ds["complexity"]) > 0.2)
+
+
+def test_materialised_rows_are_the_streamed_rows(reference):
+    from dataset_builder import load_nca_dataset
+
+    out, _ = reference
+    stored = datasets.load_dataset(str(out), split="train")
+    stream = list(load_nca_dataset("tiny", num_sequences=28, device="cpu", **SMALL))
+    assert [r["input_ids"] for r in stream] == stored["input_ids"]
+    assert [r["rule_spec"] for r in stream] == stored["rule_spec"]
