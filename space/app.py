@@ -55,8 +55,7 @@ def run_explore(family, rule_text, rule_seed, n_states, preset, tau, density, ge
         return None, None, "", None, "", _error(err)
     gif = logic.gif_file(result.frames, result.n_states)
     image = logic.strip(result.frames, result.n_states)
-    shown = {k: str(v) if isinstance(v, int) and abs(v) > 2**53 else v for k, v in result.labels.items()}  # JS numbers
-    return gif, image, logic.labels_markdown(result.labels), shown, nc.spec_to_json(spec), ""
+    return gif, image, logic.labels_markdown(result.labels), _js_safe(result.labels), nc.spec_to_json(spec), ""
 
 
 def knob_visibility(family):
@@ -123,13 +122,18 @@ def run_dataset(source, config, split, index, count):
         rows = logic.load_rows(source, config, split, start, rows_wanted)
         if not rows:
             raise ValueError(f"the split has no row {start}: choose a smaller index")
-        frames, n = logic.row_frames(rows[0])
+        frames, n = logic.row_frames(rows[0], logic.dataset_geometry(source))
     except ValueError as err:
         return None, None, None, None, _error(err)
     columns = [c for c in logic.LABEL_COLUMNS if c in rows[0]]
     table = {"headers": ["row", *columns],
              "data": [[start + i, *[_cell(r.get(c)) for c in columns]] for i, r in enumerate(rows)]}
-    return logic.gif_file(frames, n, "row"), logic.strip(frames, n), logic.row_labels(rows[0]), table, ""
+    return logic.gif_file(frames, n, "row"), logic.strip(frames, n), _js_safe(logic.row_labels(rows[0])), table, ""
+
+
+def _js_safe(labels: dict) -> dict:
+    """Integers beyond 2^53 (rule seeds) as strings: the browser's JSON view would round them."""
+    return {k: str(v) if isinstance(v, int) and abs(v) > 2**53 else v for k, v in labels.items()}
 
 
 def _cell(value):
@@ -200,7 +204,7 @@ def build_app(model: str | None = None) -> gr.Blocks:
                     p_family = gr.Dropdown(FAMILIES, value="neural", label="Rule family")
                     p_rule = gr.Textbox(label="Or a rule spec (JSON / B/S); empty: draw one from the rule seed")
                     with gr.Row():
-                        p_rule_seed = gr.Number(3, precision=0, label="Rule seed")
+                        p_rule_seed = gr.Number(0, precision=0, label="Rule seed")
                         p_init_seed = gr.Number(0, precision=0, label="Initial-condition seed")
                     context = gr.Slider(1, 20, value=4, step=1, label="Frames the model sees")
                     horizon = gr.Slider(1, 12, value=4, step=1, label="Frames it predicts")

@@ -294,33 +294,56 @@ def predict(model_and_encoding, trajectory: np.ndarray, context: Any, horizon: A
 
 
 # ----------------------------------------------------------------------------------------------- datasets
-def geometry(row: dict, columns: dict | None = None) -> tuple[int, int, int, int]:
-    """(n_states, patch, height, width) of a dataset row: its own columns if it has them, else the
-    reference 10 states, 2×2 patches, 12×12 grid."""
-    sim = {}
-    if isinstance(row.get("simulation"), str):
-        try:
-            sim = json.loads(row["simulation"])
-        except json.JSONDecodeError:
-            sim = {}
-    elif isinstance(row.get("simulation"), dict):
-        sim = row["simulation"]
-    get = lambda key, default: int(row.get(key, sim.get(key, default)) or default)  # noqa: E731
+def dataset_geometry(source: str) -> dict:
+    """The simulation settings of a dataset: ``config`` in the ``manifest.json`` that ``nca generate`` writes
+    (local folder, or fetched from the Hub); empty when there is none (then the reference layout applies)."""
+    source = (source or "").strip()
+    local = Path(source).expanduser()
+    try:
+        if local.is_dir():
+            manifest = local / "manifest.json"
+            data = json.loads(manifest.read_text()) if manifest.is_file() else {}
+        else:
+            from huggingface_hub import hf_hub_download
+
+            data = json.loads(Path(hf_hub_download(source, "manifest.json", repo_type="dataset")).read_text())
+    except Exception:  # noqa: BLE001 — no manifest: fall back to the row's columns / the reference layout
+        return {}
+    config = data.get("config", {}) if isinstance(data, dict) else {}
+    return {k: config[k] for k in ("n_states", "patch", "height", "width") if isinstance(config.get(k), int)}
+
+
+def geometry(row: dict, known: dict | None = None) -> tuple[int, int, int, int]:
+    """(n_states, patch, height, width) of a dataset row: its own columns if it has them, else the dataset's
+    manifest (``known``), else the reference 10 states, 2×2 patches, 12×12 grid."""
+    known = known or {}
+
+    def get(key: str, default: int) -> int:
+        value = row.get(key, known.get(key, default))
+        return int(value) if value else default
+
     return get("n_states", 10), get("patch", 2), get("height", 12), get("width", 12)
 
 
-def row_frames(row: dict) -> tuple[np.ndarray, int]:
+def row_frames(row: dict, known: dict | None = None) -> tuple[np.ndarray, int]:
     """Frames (T, H, W) and n_states of one dataset row (``input_ids`` in the patch layout, or ``text``)."""
     from nca_core.tokens import PatchTokenizer, TextEncoding
 
-    n, patch, h, w = geometry(row)
+    n, patch, h, w = geometry(row, known)
     if row.get("input_ids") is not None:
         tok = PatchTokenizer(n, patch, h, w)
         ids = np.asarray(row["input_ids"], dtype=np.int64)
         first = np.flatnonzero(ids == tok.frame_start)
         if len(first):
             ids = ids[first[0]:]  # a model-specific prefix (e.g. BOS) before the first frame
-        return tok.decode(ids, allow_partial=True).numpy(), n
+        try:
+            frames = tok.decode(ids, allow_partial=True).numpy()
+        except ValueError as err:
+            raise ValueError(f"the row's input_ids do not decode as {h}×{w} grids of {n} states with {patch}×{patch} "
+                             f"patches ({err}); the dataset folder needs its manifest.json") from None
+        if not len(frames):
+            raise ValueError("the row holds no whole frame")
+        return frames, n
     if isinstance(row.get("text"), str):
         return TextEncoding(n).decode(row["text"]), n
     raise ValueError(f"the row has neither input_ids nor text; its columns are {sorted(row)}")

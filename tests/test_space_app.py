@@ -204,3 +204,21 @@ def test_dataset_bad_input_is_a_message(client, dataset_dir, args, words):
     args = tuple(a.format(folder=dataset_dir[0]) if isinstance(a, str) else a for a in args)
     out = client.predict(*args, api_name="/dataset")
     assert out[0] is None and "**Error:**" in out[-1] and words in out[-1]
+
+
+def test_dataset_reads_a_generated_folder_on_its_own_grid(client, tmp_path):
+    """A folder from `nca generate` (tiny: 8×8, 4 states): the manifest gives the grid, and the frames shown
+    are the trajectory the row's labels reproduce."""
+    from dataset_builder.configs import get_config
+    from dataset_builder.materialise import materialise
+
+    config = get_config("tiny")
+    materialise(config, tmp_path / "tiny", 6, device="cpu", progress=False)
+    gif, strip, labels, table, error = client.predict(str(tmp_path / "tiny"), "", "train", 1, 3, api_name="/dataset")
+    assert error == ""
+    spec = json.loads(labels["rule_spec"])
+    sim = nc.SimConfig(config.height, config.width, config.burn_in, config.frames)
+    truth = nc.rollout([spec], [int(labels["init_seed"])], sim, device="cpu")[0].numpy()
+    assert np.array_equal(decode_tiles(strip, config.n_states, config.frames, config.height, columns=8, scale=16),
+                          truth)
+    assert len(table["data"]) == 3

@@ -102,6 +102,17 @@ def test_predict_in_a_real_browser(page, space_model):
     page.screenshot(path=str(screenshot_dir() / "predict.png"), full_page=True)
 
 
+def test_tasks_in_a_real_browser(page, space_model):
+    if space_model is None:
+        pytest.skip("no bundled checkpoint in space/checkpoint")
+    page.get_by_role("tab", name="Tasks").click()
+    page.locator("#tasks-run").click()
+    assert image_loaded(page, "tasks-rollout")
+    page.locator("#tasks-result").get_by_text("Reverse reasoning").wait_for()
+    assert_no_error(page, "tasks-error")
+    page.screenshot(path=str(screenshot_dir() / "tasks.png"), full_page=True)
+
+
 def test_bad_input_shows_a_message_in_the_page(page):
     page.get_by_role("tab", name="Explore").click()
     size = page.get_by_label("Grid size")
