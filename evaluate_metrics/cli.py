@@ -21,6 +21,8 @@ def configure_eval(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task-set", default="nca-eval-v1", help="name of the versioned held-out task set")
     parser.add_argument("--rules-per-cell", type=int, default=None,
                         help="rules per (family, complexity band) in the task set (default: the set's own)")
+    parser.add_argument("--families", default=None,
+                        help="comma-separated rule families to evaluate on (default: every family)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, …")
     parser.add_argument("--baselines-only", action="store_true", help="no model: compute the baselines only")
@@ -32,8 +34,9 @@ def configure_eval(parser: argparse.ArgumentParser) -> None:
 def run_eval(args: argparse.Namespace) -> int:
     from .tasks import build_task_set, export_task_set, get_task_set_spec
 
+    families = tuple(f.strip() for f in args.families.split(",") if f.strip()) if args.families else None
     if args.export_tasks:
-        spec = get_task_set_spec(args.task_set, rules_per_cell=args.rules_per_cell)
+        spec = get_task_set_spec(args.task_set, rules_per_cell=args.rules_per_cell, families=families)
         if args.model:
             from .harness import read_encoding
 
@@ -48,7 +51,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     report = evaluate_model(None if args.baselines_only else args.model, args.tasks, args.num_examples, args.out,
                             task_set=args.task_set, batch_size=args.batch_size, device=args.device,
-                            plots=not args.no_plots, rules_per_cell=args.rules_per_cell)
+                            plots=not args.no_plots, rules_per_cell=args.rules_per_cell, families=families)
     summary = {}
     for task, res in report.items():
         from .report import HEADLINE

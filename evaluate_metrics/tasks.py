@@ -5,9 +5,9 @@ examples, all derived from explicit seeds, so the same name and grid settings gi
 any machine. Rules are held out from training in two ways:
 
 - they are drawn from a seed namespace no data config uses (``EVAL_RULE_SEED``), and
-- they must lie in the evaluation share of the rule space, decided by a hash of the canonical spec
-  (:func:`is_heldout`): one spec in ``HELDOUT_MODULUS``. This is the explicit exclusion that matters for
-  small rule spaces (life-like B/S rules): training data can drop these rules with the same function.
+- they must lie in the share of the rule space that ``dataset_builder`` keeps for its ``test`` split
+  (:func:`is_heldout`, a hash of the canonical spec), so no training split of any data config holds them.
+  This explicit exclusion is what matters for small rule spaces (life-like B/S rules, cyclic CA).
 
 Every family appears, each in three complexity bands of the reference gzip score (``low`` < 0.3 ≤
 ``mid`` < 0.5 ≤ ``high``); cells that a family cannot fill within ``max_candidates`` draws are reported
@@ -32,15 +32,27 @@ from nca_core.rules import num_states
 TASKS = ("next_step", "long_horizon", "rule_id", "reverse")
 EVAL_RULE_SEED = 7_340_033_000_001  # rule draws of evaluation; data configs use small seeds
 EVAL_INIT_SEED = 9_007_000_000_000  # base of evaluation initial-condition seeds
-HELDOUT_MODULUS = 8
+HELDOUT_SPLIT = "test"  # dataset_builder's split whose rules are held out of training
+HELDOUT_SHARE = 0.05  # its share of the rule space (dataset_builder.configs.SPLIT_FRACTIONS["test"])
 BANDS = (("low", 0.0, 0.3), ("mid", 0.3, 0.5), ("high", 0.5, float("inf")))
 
 
 def is_heldout(spec: dict | str) -> bool:
-    """True for the rule specs reserved for evaluation (1 in ``HELDOUT_MODULUS``, by a hash of the
-    canonical spec). Training data that wants to be strictly disjoint drops rules where this is True."""
-    digest = hashlib.sha256(b"nca-eval-heldout|" + nc.spec_to_json(spec).encode()).digest()
-    return int.from_bytes(digest[:8], "little") % HELDOUT_MODULUS == 0
+    """True for the rule specs reserved for evaluation: those ``dataset_builder`` assigns to its ``test``
+    split (a hash of the canonical spec, :func:`dataset_builder.generate.rule_split`), which no training
+    split ever contains. This explicit exclusion is what keeps small rule spaces (life-like B/S rules,
+    cyclic CA) honest; for the large ones the separate seed namespace already makes collisions negligible."""
+    return _rule_split(nc.validate_spec(spec)) == HELDOUT_SPLIT
+
+
+def _rule_split(spec: dict) -> str:
+    try:
+        from dataset_builder.generate import rule_split
+    except ImportError:  # evaluate_metrics installed without the data builder: the same formula
+        text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+        u = int.from_bytes(hashlib.sha256(b"split|" + text.encode()).digest()[:8], "little") / 2**64
+        return HELDOUT_SPLIT if u >= 1.0 - HELDOUT_SHARE else "train"
+    return rule_split(spec)
 
 
 def band_of(score: float) -> str:
@@ -58,7 +70,7 @@ class TaskSetSpec:
     version: str = "1.0.0"
     families: tuple[str, ...] = ("neural", "lifelike", "lenia", "smoothlife", "symbolic")
     rules_per_cell: int = 4  # rules per (family, band)
-    max_candidates: int = 1024  # rule draws per family before giving up on a band
+    max_candidates: int = 4096  # rule draws per family before giving up on a band
     n_states: int = 10
     height: int = 12
     width: int = 12
@@ -277,7 +289,7 @@ def export_task_set(task_set: TaskSet, out_dir: str | Path) -> Path:
         datasets.Dataset.from_list(rows).to_parquet(str(out / task / "test-00000-of-00001.parquet"))
         configs.append(f"- config_name: {task}\n  data_files:\n  - split: test\n    path: {task}/test-*.parquet")
     meta = {"task_set": task_set.spec.label, **task_set.spec.to_dict(), "coverage": task_set.coverage,
-            "heldout_modulus": HELDOUT_MODULUS, "eval_rule_seed": EVAL_RULE_SEED}
+            "heldout": f"dataset_builder rule_split == {HELDOUT_SPLIT!r}", "eval_rule_seed": EVAL_RULE_SEED}
     (out / "task_set.json").write_text(json.dumps(meta, indent=2) + "\n")
     coverage = "\n".join(f"| {f} | " + " | ".join(str(c[b]) for b, _, _ in BANDS) + " |"
                          for f, c in task_set.coverage.items())
@@ -294,7 +306,8 @@ license: apache-2.0
 
 Deterministic evaluation set (version {task_set.spec.version}) for the four NCA tasks: `next_step`,
 `long_horizon`, `rule_id`, `reverse` (definitions: `shared/spec/tasks.md`). Rules come from a seed namespace
-no training config uses and from the held-out share of the rule space (`evaluate_metrics.tasks.is_heldout`).
+no training config uses and from the share of the rule space that `dataset_builder` keeps for its `test`
+split (`evaluate_metrics.tasks.is_heldout`), which no training split contains.
 Grids are {task_set.spec.height}×{task_set.spec.width}, states < {task_set.spec.n_states}. Settings: `task_set.json`.
 
 Columns: `family`, `band` (reference gzip score: low < 0.3 ≤ mid < 0.5 ≤ high), `complexity`, `rule_spec`

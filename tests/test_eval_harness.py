@@ -145,10 +145,14 @@ def test_task_set_is_deterministic_held_out_and_covers_families_and_bands():
     assert rid["candidates"][rid["answer"]] == rid["rule_spec"] and len(rid["candidates"]) == 4
 
 
-def test_heldout_partition_is_a_small_share_of_the_rule_space():
-    specs = nc.sample_rules("lifelike", 800, seed=0)
-    share = np.mean([is_heldout(s) for s in specs])
-    assert 0.06 < share < 0.2
+def test_heldout_rules_are_those_no_training_split_holds():
+    from dataset_builder.generate import rule_split
+
+    specs = nc.sample_rules("lifelike", 2000, seed=0) + nc.sample_rules("symbolic", 500, seed=0)
+    held = [is_heldout(s) for s in specs]
+    assert 0.02 < np.mean(held) < 0.1
+    assert all(rule_split(nc.validate_spec(s)) == "test" for s, h in zip(specs, held) if h)
+    assert all(rule_split(nc.validate_spec(s)) != "test" for s, h in zip(specs, held) if not h)
 
 
 def test_export_task_set_loads_with_datasets(tmp_path):
@@ -204,9 +208,14 @@ def test_cli_eval_and_clean_errors(patch_model, tmp_path, capsys):
 
     path = patch_model[0]
     code = main(["eval", "--model", str(path), "--tasks", "next_step,reverse", "--num-examples", "3",
-                 "--rules-per-cell", "1", "--out", str(tmp_path / "cli"), "--no-plots", "--device", "cpu"])
+                 "--rules-per-cell", "1", "--families", "lifelike,symbolic", "--out", str(tmp_path / "cli"),
+                 "--no-plots", "--device", "cpu"])
     assert code == 0
     assert json.loads((tmp_path / "cli" / "report.json").read_text()).keys() == {"next_step", "reverse"}
     assert main(["eval", "--model", str(path), "--tasks", "next_step,bogus"]) == 2
     assert "bogus" in capsys.readouterr().err
     assert main(["eval", "--model", str(tmp_path / "missing")]) == 2
+    assert main(["eval", "--model", str(path), "--families", "nope"]) == 2
+    code = main(["eval", "--export-tasks", str(tmp_path / "ts"), "--model", str(path), "--rules-per-cell", "1",
+                 "--families", "symbolic", "--tasks", "reverse", "--no-plots"])
+    assert code == 0 and (tmp_path / "ts" / "reverse").is_dir()
