@@ -113,13 +113,20 @@ class TaskSetSpec:
         shrinks contexts so that no prompt is longer than the training sequences."""
         spec = replace(self, n_states=int(encoding["n_states"]), height=int(encoding["height"]),
                        width=int(encoding["width"]))
-        if max_frames and max_frames < spec.context_frames + spec.horizon:
+        if not max_frames:
+            return spec
+        if max_frames < 3:
+            raise ValueError(f"the model sees at most {max_frames} frames; the tasks need at least 3 "
+                             "(train with longer sequences or a larger max_position_embeddings)")
+        if max_frames < spec.context_frames + spec.horizon:
             ctx = max(1, max_frames // 2)
             spec = replace(spec, context_frames=ctx, horizon=max(1, max_frames - ctx))
-        if max_frames and max_frames < spec.demo_frames + spec.query_frames:
-            q = max(2, max_frames // 3)
-            spec = replace(spec, query_frames=q, demo_frames=max(1, max_frames - q))
-        return spec
+        query = min(spec.query_frames, max(2, max_frames // 3))
+        demo = min(spec.demo_frames, max_frames - query, max_frames - 1 - spec.reverse_steps)
+        if demo < 1:
+            raise ValueError(f"the model sees at most {max_frames} frames: too few for a demonstration plus "
+                             f"{spec.reverse_steps} reverse step(s); lower reverse_steps")
+        return replace(spec, query_frames=query, demo_frames=demo)
 
 
 TASK_SETS: dict[str, TaskSetSpec] = {"nca-eval-v1": TaskSetSpec()}

@@ -219,3 +219,14 @@ def test_cli_eval_and_clean_errors(patch_model, tmp_path, capsys):
     code = main(["eval", "--export-tasks", str(tmp_path / "ts"), "--model", str(path), "--rules-per-cell", "1",
                  "--families", "symbolic", "--tasks", "reverse", "--no-plots"])
     assert code == 0 and (tmp_path / "ts" / "reverse").is_dir()
+
+
+def test_task_spec_follows_the_model_and_fits_its_context():
+    spec = get_task_set_spec().for_model({"n_states": 4, "height": 8, "width": 8}, max_frames=6)
+    assert (spec.n_states, spec.height, spec.width) == (4, 8, 8)
+    assert spec.context_frames + spec.horizon <= 6
+    assert spec.demo_frames + spec.query_frames <= 6
+    assert spec.demo_frames + 1 + spec.reverse_steps <= 6
+    assert spec.label == "nca-eval-v1@8x8s4"
+    with pytest.raises(ValueError, match="at least 3"):
+        get_task_set_spec().for_model({"n_states": 4, "height": 8, "width": 8}, max_frames=2)

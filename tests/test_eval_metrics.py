@@ -163,3 +163,17 @@ def test_evaluate_modules_load_offline_and_match_pure_functions():
     horizontal = grid(5, [(2, 1), (2, 2), (2, 3)])
     out = m.compute(predictions=[vertical, grid(5, [])], references=[horizontal] * 2, rule_specs=[LIFE] * 2)
     assert out["forward_exact"] == 0.5
+
+
+def test_true_answers_score_one_on_every_metric():
+    import nca_core as nc
+
+    specs = [LIFE, {"family": "symbolic", "kind": "cyclic", "n_states": 4}, {"family": "neural", "seed": 3, "tau": 0.0}]
+    frames = nc.rollout(specs, [1, 2, 3], nc.SimConfig(height=8, width=8, burn_in=2, frames=5), device="cpu").numpy()
+    lh = long_horizon_scores(list(frames[:, 1:]), list(frames[:, 1:]))
+    assert lh["cell_accuracy_at"] == [1.0] * 4 and lh["mean_first_error_step"] == 5.0
+    labels = [nc.spec_to_json(s) for s in specs]
+    rid = rule_id_scores(labels, labels, query_trajectories=list(frames), predicted_specs=labels)
+    assert rid["accuracy"] == rid["macro_f1"] == rid["functional_accuracy"] == 1.0
+    rev = reverse_scores(list(frames[:, 0]), list(frames[:, 2]), specs, steps=2, initial_grids=list(frames[:, 0]))
+    assert rev["forward_exact"] == rev["forward_cell_accuracy"] == rev["initial_exact"] == 1.0
