@@ -25,7 +25,9 @@ from .configs import ALIASES, PRESETS, NCADataConfig, get_config
 from .generate import ShardGenerator, shard_sizes
 from .schema import features, public_row
 
-DEFAULT_SIZES = {"train": 5_000_000, "validation": 10_000, "test": 10_000}
+# 512 shards of 10,000: split_dataset_by_node divides shards (not examples) among 1, 2, 4 … 512 ranks; with a
+# world size that does not divide the shard count every rank would generate every row and keep 1/world.
+DEFAULT_SIZES = {"train": 5_120_000, "validation": 10_000, "test": 10_000}
 TINY_SIZES = {"train": 20_000, "validation": 512, "test": 512}
 
 
