@@ -230,3 +230,17 @@ def test_task_spec_follows_the_model_and_fits_its_context():
     assert spec.label == "nca-eval-v1@8x8s4"
     with pytest.raises(ValueError, match="at least 3"):
         get_task_set_spec().for_model({"n_states": 4, "height": 8, "width": 8}, max_frames=2)
+
+
+@pytest.mark.slow
+def test_eval_on_a_checkpoint_written_by_training(tmp_path):
+    pretrain = pytest.importorskip("training.pretrain")
+    out = pretrain.main(["--config", "tiny-cpu", "--output_dir", str(tmp_path / "run"), "--max_steps", "3",
+                         "--save_steps", "1000", "--logging_steps", "1", "--disable_tqdm", "true"])
+    report = harness.run_eval(out, list(TASKS), num_examples=5, out_dir=tmp_path / "eval", progress=False,
+                              families=("lifelike", "neural"), rules_per_cell=1)
+    meta = json.loads((tmp_path / "eval" / "meta.json").read_text())
+    assert meta["task_set"].endswith("@8x8s4")  # the tiny data config's grid and alphabet
+    for task in TASKS:
+        assert report[task]["num_examples"] == 5
+        assert report[task]["baselines"]["oracle"]
