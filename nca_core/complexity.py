@@ -88,7 +88,7 @@ def state_entropy(frames: torch.Tensor | np.ndarray, n_states: int) -> np.ndarra
     x = torch.as_tensor(frames).to(torch.int64)
     counts = torch.nn.functional.one_hot(x.reshape(x.shape[0], -1), n_states).sum(1).double()
     p = counts / counts.sum(-1, keepdim=True)
-    return (-(p * torch.log2(p.clamp_min(1e-300))).sum(-1)).cpu().numpy()
+    return (-(p * torch.log2(p.clamp_min(1e-300))).sum(-1)).clamp_min(0.0).cpu().numpy()
 
 
 def activity(frames: torch.Tensor | np.ndarray) -> np.ndarray:

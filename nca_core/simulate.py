@@ -68,7 +68,7 @@ def initial_grids(seeds: Sequence[int] | torch.Tensor, n_states: Sequence[int] |
 
 def rollout(specs: Sequence[RuleSpec], seeds: Sequence[int] | None = None, config: SimConfig | None = None, *,
             initial: np.ndarray | torch.Tensor | None = None, device: str | torch.device = "auto",
-            batch_size: int = 2048) -> torch.Tensor:
+            batch_size: int = 512) -> torch.Tensor:
     """Simulate ``specs[i]`` from initial-condition ``seeds[i]`` (or from ``initial[i]``, a state grid).
 
     Returns uint8 frames (batch, config.frames, H, W) on the compute device: frame 0 is the grid after

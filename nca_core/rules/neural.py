@@ -21,6 +21,8 @@ noise. The result is therefore the float64 rule on every device and batch layout
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,6 +35,7 @@ from .base import (
     RuleSpecError,
     check_keys,
     counter_uniform,
+    hash_uniform,
     require_float,
     require_int,
 )
@@ -48,38 +51,38 @@ def rule_weights(spec: RuleSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     Returns ``w1`` (3, 3, C_in, 4), ``w2`` (4, 16), ``w3`` (16, n) as float32, C_in = n + 2 for ``paper``.
     """
-    n = spec["n_states"]
-    c_in = n + 2 if spec["preset"] == "paper" else n
+    w1, w2, w3 = batch_weights([spec["seed"]], spec["preset"], spec["n_states"])
+    return w1[0], w2[0], w3[0]
+
+
+def batch_weights(seeds: list[int], preset: str, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weights of many rules at once: truncated lecun-normal (flax ``lecun_normal``: normal truncated to
+    ±2σ, rescaled so the variance is 1 / fan_in), drawn by inverse CDF from counter-based uniforms of
+    each rule's seed. Always computed on the CPU in float64, so every device gets identical weights."""
+    c_in = n + 2 if preset == "paper" else n
     shapes = [((3, 3, c_in, HIDDEN[0]), 9 * c_in), ((HIDDEN[0], HIDDEN[1]), HIDDEN[0]), ((HIDDEN[1], n), HIDDEN[1])]
-    rng = np.random.default_rng([spec["seed"], 0x4E4341])  # "NCA"
-    values = truncated_normal(rng, sum(int(np.prod(shape)) for shape, _ in shapes))
+    total = sum(int(np.prod(shape)) for shape, _ in shapes)
+    u = hash_uniform(torch.as_tensor(seeds, dtype=torch.int64), 0, (total,), stream=0x4E4341)
+    lo = torch.special.ndtr(torch.tensor(-2.0, dtype=torch.float64))
+    values = torch.special.ndtri(lo + u * (1.0 - 2.0 * lo)).numpy()  # standard normal truncated to ±2
     out, start = [], 0
     for shape, fan_in in shapes:
         size = int(np.prod(shape))
-        std = np.sqrt(1.0 / fan_in) / 0.87962566103423978  # flax lecun_normal: variance 1 / fan_in after truncation
-        out.append((values[start : start + size] * std).reshape(shape).astype(np.float32))
+        std = np.sqrt(1.0 / fan_in) / 0.87962566103423978
+        out.append((values[:, start : start + size] * std).reshape(len(seeds), *shape).astype(np.float32))
         start += size
     return out[0], out[1], out[2]
 
 
-def truncated_normal(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Standard normals truncated to ±2 (rejected draws are redrawn)."""
-    values = rng.standard_normal(size)
-    bad = np.abs(values) > 2.0
-    while bad.any():
-        values[bad] = rng.standard_normal(int(bad.sum()))
-        bad = np.abs(values) > 2.0
-    return values
+def state_weights(preset: str, w1: np.ndarray) -> np.ndarray:
+    """Per-state slices of the 3×3 conv, (…, 3, 3, n, 4): what a one-hot cell of each state contributes.
 
-
-def state_weights(spec: RuleSpec, w1: np.ndarray) -> np.ndarray:
-    """Per-state slices of the 3×3 conv, (3, 3, n, 4): what a one-hot cell of each state contributes."""
-    if spec["preset"] != "paper":
+    ``paper``: channel s+1 is state s, and the wrapped copies (channels 0 and n+1) add to states n-1 and 0."""
+    if preset != "paper":
         return w1
-    n = spec["n_states"]
-    eff = w1[:, :, 1 : n + 1].copy()  # channel s+1 is state s
-    eff[:, :, n - 1] += w1[:, :, 0]  # the wrapped copy of state n-1 in front
-    eff[:, :, 0] += w1[:, :, n + 1]  # the wrapped copy of state 0 behind
+    eff = w1[..., 1:-1, :].copy()
+    eff[..., -1, :] += w1[..., 0, :]
+    eff[..., 0, :] += w1[..., -1, :]
     return eff
 
 
@@ -113,23 +116,24 @@ class NeuralFamily(RuleFamily):
     def num_states(self, spec: RuleSpec) -> int:
         return spec["n_states"]
 
+    def group_key(self, spec: RuleSpec) -> Any:
+        return (spec["n_states"], spec["preset"])
+
     def build(self, specs: list[RuleSpec], device: torch.device) -> BatchedRule:
         n = specs[0]["n_states"]
-        effs, w2s, w3s = [], [], []
-        for spec in specs:
-            w1, w2, w3 = _cached_weights(spec)
-            effs.append(state_weights(spec, w1).reshape(9, n, HIDDEN[0]))
-            w2s.append(w2)
-            w3s.append(w3)
-        eff = torch.as_tensor(np.stack(effs), device=device)  # (B, 9, n, 4) float32
+        preset = specs[0]["preset"]
+        w1, w2, w3 = batch_weights([s["seed"] for s in specs], preset, n)
+        w1 = state_weights(preset, w1)
+        eff = torch.as_tensor(w1.reshape(len(specs), 9, n, HIDDEN[0]), device=device)  # (B, 9, n, 4)
         # row table [b, row, a·n² + b·n + c] = eff[row, 0, a] + eff[row, 1, b] + eff[row, 2, c]
         e = eff.reshape(len(specs), 3, 3, n, HIDDEN[0])
         table = e[:, :, 0, :, None, None] + e[:, :, 1, None, :, None] + e[:, :, 2, None, None, :]
         params = {
             "eff64": eff.double(),
             "table32": table.reshape(-1, HIDDEN[0]),
-            "w2": torch.as_tensor(np.stack(w2s), device=device),
-            "w3": torch.as_tensor(np.stack(w3s), device=device),
+            "w2": torch.as_tensor(w2, device=device),
+            "w3": torch.as_tensor(w3, device=device),
+            "w3t": torch.as_tensor(w3, device=device).transpose(1, 2).contiguous(),
             "tau": torch.tensor([s["tau"] for s in specs], dtype=torch.float64, device=device),
             "beta": torch.tensor([s["beta"] for s in specs], dtype=torch.float64, device=device),
         }
@@ -139,60 +143,95 @@ class NeuralFamily(RuleFamily):
         p = rule.params
         b, h, w = grid.shape
         n = rule.specs[0]["n_states"]
-        idx = _row_indices(grid, n)  # (B, 3, H*W): combo index per kernel row
-        offsets = (torch.arange(b, device=grid.device) * 3)[:, None] + torch.arange(3, device=grid.device)[None]
-        flat = idx + (offsets * n**3)[:, :, None]
-        table = p["table32"]
-        hid = table[flat[:, 0]] + table[flat[:, 1]] + table[flat[:, 2]]  # (B, HW, 4)
-        logits = torch.bmm(torch.relu(torch.bmm(hid, p["w2"])), p["w3"])  # (B, HW, n)
-        cells = grid.reshape(b, -1)
-        if bool((p["beta"] != 0).any()):
-            logits = logits + (p["beta"].float()[:, None, None] * torch.nn.functional.one_hot(cells, n))
-        top2 = torch.topk(logits, 2, dim=-1)
-        best = top2.indices[..., 0]
-        margin = top2.values[..., 0] - top2.values[..., 1]
-        scale = top2.values.abs().sum(-1)
-        unsure = margin <= _FP32_REL_TOL * scale + 1e-30 + _GUMBEL_SPAN * p["tau"].float()[:, None]
+        fast = _compiled_fast_step() if compile_enabled() else _fast_step
+        beta = p["beta"].float() if bool((p["beta"] != 0).any()) else None
+        best, unsure = fast(grid, p["table32"], p["w2"], p["w3t"], beta, p["tau"].float(), n)
         if bool(unsure.any()):
             bi, ci = unsure.nonzero(as_tuple=True)
-            best[bi, ci] = self._exact(rule, idx, cells, bi, ci, t, keys, n)
+            best[bi, ci] = self._exact(rule, grid.reshape(b, -1), bi, ci, t, keys, n, h, w)
         return best.reshape(b, h, w)
 
     @staticmethod
-    def _exact(rule: BatchedRule, idx, cells, bi, ci, t, keys, n) -> torch.Tensor:
-        """float64 logits (and Gumbel sampling where τ > 0) for the cells (bi, ci)."""
+    def _exact(rule: BatchedRule, cells, bi, ci, t, keys, n, h, w) -> torch.Tensor:
+        """float64 logits (and Gumbel sampling where τ > 0) for the cells (bi, ci): the canonical rule."""
         p = rule.params
+        states = cells[bi[:, None], _neighbours(h, w, cells.device)[ci]]  # (U, 9) in kernel order
         eff = p["eff64"]
-        hid = torch.zeros((len(bi), HIDDEN[0]), dtype=torch.float64, device=eff.device)
-        for row in range(3):  # decode each row's combo back into its three cells, add in fixed order
-            combo = idx[bi, row, ci]
-            for col, state in enumerate((combo // (n * n), (combo // n) % n, combo % n)):
-                hid = hid + eff[bi, 3 * row + col, state]
-        z = torch.relu(torch.einsum("ck,ckj->cj", hid, p["w2"][bi].double()))
-        logits = torch.einsum("cj,cjs->cs", z, p["w3"][bi].double())
-        logits = logits + p["beta"][bi, None] * torch.nn.functional.one_hot(cells[bi, ci], n).double()
+        flat = ((bi[:, None] * 9 + torch.arange(9, device=bi.device)) * n + states).reshape(-1)
+        terms = eff.reshape(-1, HIDDEN[0]).index_select(0, flat).reshape(len(bi), 9, HIDDEN[0])
+        hid = terms[:, 0]
+        for k in range(1, 9):  # fixed summation order: the same bits on every device
+            hid = hid + terms[:, k]
+        z = torch.relu(torch.bmm(hid[:, None], p["w2"][bi].double()))
+        logits = torch.bmm(z, p["w3"][bi].double())[:, 0]
+        if bool((p["beta"] != 0).any()):
+            logits = logits + p["beta"][bi, None] * torch.nn.functional.one_hot(cells[bi, ci], n).double()
         tau = p["tau"][bi, None]
         if bool((tau > 0).any()):
             pos = ci[:, None] * n + torch.arange(n, device=ci.device)[None]
             u = counter_uniform(keys[bi, None], pos, t, stream=7)  # noise of exactly these cells
             gumbel = -torch.log(-torch.log(u))
-            noisy = torch.where(tau > 0, logits / tau.clamp_min(1e-300) + gumbel, logits)
-            return noisy.argmax(-1)
+            logits = torch.where(tau > 0, logits / tau.clamp_min(1e-300) + gumbel, logits)
         return logits.argmax(-1)
 
 
-_WEIGHT_CACHE: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-_WEIGHT_CACHE_SIZE = 16384  # ≈ 45 MB: a rule scored and then rolled out is drawn once
+def _fast_step(grid, table, w2, w3t, beta, tau, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """float32 next states (B, H·W) and the mask of cells too close to call (see the module docstring)."""
+    b = grid.shape[0]
+    idx = _row_indices(grid, n)  # (B, 3, H·W): combo index per kernel row
+    offsets = (torch.arange(b, device=grid.device) * 3)[:, None] + torch.arange(3, device=grid.device)[None]
+    flat = idx + (offsets * n**3)[:, :, None]
+    embed = torch.nn.functional.embedding
+    hid = embed(flat[:, 0], table) + embed(flat[:, 1], table) + embed(flat[:, 2], table)  # (B, HW, 4)
+    z = torch.relu(torch.bmm(hid, w2))  # (B, HW, 16)
+    # logits with the state axis in the middle, (B, n, HW): per-state slices are contiguous rows of cells
+    logits = torch.bmm(w3t, z.transpose(1, 2))
+    if beta is not None:
+        logits = logits + beta[:, None, None] * torch.nn.functional.one_hot(grid.reshape(b, -1), n).transpose(1, 2)
+    top, second, best = _top_two(logits)
+    unsure = top - second <= _FP32_REL_TOL * (top.abs() + second.abs()) + 1e-30 + _GUMBEL_SPAN * tau[:, None]
+    return best, unsure
 
 
-def _cached_weights(spec: RuleSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    key = (spec["seed"], spec["preset"], spec["n_states"])
-    weights = _WEIGHT_CACHE.get(key)
-    if weights is None:
-        if len(_WEIGHT_CACHE) >= _WEIGHT_CACHE_SIZE:
-            _WEIGHT_CACHE.clear()
-        weights = _WEIGHT_CACHE[key] = rule_weights(spec)
-    return weights
+def compile_enabled() -> bool:
+    """``NCA_COMPILE=1`` runs the float32 fast path through ``torch.compile`` (≈3× faster on CPU after a
+    one-off compile of tens of seconds; needs a C++ compiler). Results are identical either way: every
+    cell the fast path is unsure of is recomputed exactly."""
+    return os.environ.get("NCA_COMPILE", "0") not in ("", "0", "false", "False")
+
+
+@lru_cache(maxsize=1)
+def _compiled_fast_step():
+    return torch.compile(_fast_step, dynamic=True)
+
+
+def _top_two(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Largest value, second largest value and (first) index of the largest along dim 1 of (B, n, HW).
+
+    A running pass over the n state slices: elementwise ops on whole rows of cells, far faster than
+    torch's reductions over a short axis."""
+    top = logits[:, 0]
+    second = torch.full_like(top, -torch.inf)
+    best = torch.zeros_like(top, dtype=torch.int64)
+    for c in range(1, logits.shape[1]):
+        value = logits[:, c]
+        second = torch.maximum(second, torch.minimum(top, value))
+        best = torch.where(value > top, c, best)
+        top = torch.maximum(top, value)
+    return top, second, best
+
+
+_NEIGHBOURS: dict[tuple, torch.Tensor] = {}
+
+
+def _neighbours(h: int, w: int, device: torch.device) -> torch.Tensor:
+    """(H·W, 9) flat indices of each cell's 3×3 torus neighbourhood, row-major (the kernel's order)."""
+    key = (h, w, str(device))
+    if key not in _NEIGHBOURS:
+        ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+        rows = [((ys + dy) % h) * w + (xs + dx) % w for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+        _NEIGHBOURS[key] = torch.stack([r.reshape(-1) for r in rows], dim=1).to(device)
+    return _NEIGHBOURS[key]
 
 
 def _row_indices(grid: torch.Tensor, n: int) -> torch.Tensor:

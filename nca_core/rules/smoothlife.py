@@ -40,13 +40,15 @@ class SmoothLifeFamily(RuleFamily):
     def sample(self, rng: np.random.Generator, n_states: int, **knobs: Any) -> RuleSpec:
         if knobs:
             raise RuleSpecError(f"smoothlife rules take no knobs; got {sorted(knobs)}")
-        b1 = float(rng.uniform(0.2, 0.35))
-        d1 = float(rng.uniform(0.2, 0.35))
+        # Ranges chosen by a sweep on 12×12 grids with 10 states: most quantised SmoothLife rules freeze or
+        # die; low birth thresholds, high death thresholds and small dt keep about half of them alive.
+        b1 = float(rng.uniform(0.1, 0.25))
+        d1 = float(rng.uniform(0.25, 0.45))
         spec = {
-            "family": self.name, "inner_radius": float(rng.choice([1.0, 1.5])),
-            "b1": round(b1, 4), "b2": round(b1 + float(rng.uniform(0.03, 0.15)), 4),
-            "d1": round(d1, 4), "d2": round(d1 + float(rng.uniform(0.1, 0.25)), 4),
-            "dt": round(float(rng.uniform(0.3, 1.0)), 4), "n_states": n_states,
+            "family": self.name, "inner_radius": float(rng.choice([1.0, 1.0, 1.5])),
+            "b1": round(b1, 4), "b2": round(b1 + float(rng.uniform(0.05, 0.25)), 4),
+            "d1": round(d1, 4), "d2": round(min(1.0, d1 + float(rng.uniform(0.1, 0.3))), 4),
+            "dt": round(float(rng.uniform(0.15, 0.45)), 4), "n_states": n_states,
         }
         return self.validate(spec)
 
