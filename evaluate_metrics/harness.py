@@ -186,6 +186,17 @@ def _cache_kw(model) -> str:
     return "cache" if "cache" in params else "past_key_values"
 
 
+def _logits(model, input_ids: torch.Tensor, keep: int | torch.Tensor, **kwargs):
+    """Forward pass computing only the logits at ``keep`` (last n positions, or position indices) where the
+    model supports ``logits_to_keep``; otherwise all logits, then selected. Returns (logits, outputs)."""
+    if "logits_to_keep" in inspect.signature(model.forward).parameters:
+        outputs = model(input_ids=input_ids, logits_to_keep=keep, **kwargs)
+        return outputs.logits, outputs
+    outputs = model(input_ids=input_ids, **kwargs)
+    logits = outputs.logits
+    return (logits[:, -keep:] if isinstance(keep, int) else logits[:, keep]), outputs
+
+
 def _model_device(model) -> torch.device:
     return next(model.parameters()).device
 
@@ -234,9 +245,9 @@ def _greedy_batch(model, layout: FrameLayout, context: torch.Tensor, horizon: in
                 pending = torch.cat([pending, torch.full((b, 1), token, device=device)], dim=1)
                 continue
             kwargs = {cache_kw: cache} if cache is not None else {}
-            outputs = model(input_ids=pending, use_cache=True, logits_to_keep=1, **kwargs)
+            logits, outputs = _logits(model, pending, 1, use_cache=True, **kwargs)
             cache = outputs.cache if "cache" in outputs else outputs.past_key_values
-            choice = outputs.logits[:, -1, :].index_select(-1, allowed).argmax(-1)
+            choice = logits[:, -1, :].index_select(-1, allowed).argmax(-1)
             values[:, f, slot] = choice
             slot += 1
             pending = allowed[choice][:, None]
@@ -268,7 +279,7 @@ def candidate_logprobs(model, encoding: dict, demos: torch.Tensor | np.ndarray, 
     out = []
     for start in tqdm(range(0, len(seqs), batch_size), desc="rule likelihood", disable=not progress, leave=False):
         x = seqs[start : start + batch_size].to(device)
-        logits = model(input_ids=x, use_cache=False, logits_to_keep=(scored - 1).to(device)).logits
+        logits, _ = _logits(model, x, (scored - 1).to(device), use_cache=False)
         logp = torch.log_softmax(logits.float(), dim=-1)
         out.append(logp.gather(-1, x[:, scored.to(device)][..., None]).squeeze(-1).sum(-1).cpu())
     return torch.cat(out).reshape(b, k)
