@@ -482,7 +482,8 @@ def run_eval(model_path: str | None, tasks: list[str] | str = TASKS, num_example
     bar.close()
     report = {t: report[t] for t in tasks}
     meta = {"model": model_path or getattr(getattr(model, "config", None), "_name_or_path", None),
-            "encoding": public_encoding(encoding), "task_set": ts.spec.label, "task_set_spec": ts.spec.to_dict(),
+            "encoding": public_encoding(encoding), "task_set": ts.spec.label, "task_set_fingerprint": ts.fingerprint(),
+            "task_set_spec": ts.spec.to_dict(),
             "coverage": ts.coverage, "num_examples": {t: len(ts.examples[_source(t)]) for t in tasks},
             "seconds": round(time.time() - started, 2)}
     if out_dir is not None:

@@ -26,7 +26,8 @@ def _fmt(value) -> str:
 
 def markdown(report: dict, meta: dict) -> str:
     lines = [f"# NCA evaluation: {meta.get('model') or 'baselines only'}", "",
-             f"Task set `{meta['task_set']}`; encoding `{meta['encoding'].get('encoding')}`; "
+             f"Task set `{meta['task_set']}` (fingerprint `{meta.get('task_set_fingerprint')}`); "
+             f"encoding `{meta['encoding'].get('encoding')}`; "
              f"{meta['seconds']} s.", ""]
     for task, res in report.items():
         cols = COLUMNS[task]

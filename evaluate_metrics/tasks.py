@@ -151,6 +151,16 @@ class TaskSet:
     examples: dict[str, list[dict]] = field(default_factory=dict)
     coverage: dict[str, dict[str, int]] = field(default_factory=dict)
 
+    def fingerprint(self) -> str:
+        """A short hash of the settings and every example's content: equal sets give equal strings."""
+        h = hashlib.sha256(json.dumps(self.spec.to_dict(), sort_keys=True).encode())
+        for task in sorted(self.examples):
+            for ex in self.examples[task]:
+                for key in sorted(ex):
+                    value = ex[key]
+                    h.update(value.tobytes() if isinstance(value, np.ndarray) else repr(value).encode())
+        return h.hexdigest()[:16]
+
     def head(self, num_examples: int | None) -> TaskSet:
         if num_examples is None:
             return self
@@ -295,7 +305,8 @@ def export_task_set(task_set: TaskSet, out_dir: str | Path) -> Path:
         (out / task).mkdir(exist_ok=True)
         datasets.Dataset.from_list(rows).to_parquet(str(out / task / "test-00000-of-00001.parquet"))
         configs.append(f"- config_name: {task}\n  data_files:\n  - split: test\n    path: {task}/test-*.parquet")
-    meta = {"task_set": task_set.spec.label, **task_set.spec.to_dict(), "coverage": task_set.coverage,
+    meta = {"task_set": task_set.spec.label, "fingerprint": task_set.fingerprint(), **task_set.spec.to_dict(),
+            "coverage": task_set.coverage,
             "heldout": f"dataset_builder rule_split == {HELDOUT_SPLIT!r}", "eval_rule_seed": EVAL_RULE_SEED}
     (out / "task_set.json").write_text(json.dumps(meta, indent=2) + "\n")
     coverage = "\n".join(f"| {f} | " + " | ".join(str(c[b]) for b, _, _ in BANDS) + " |"

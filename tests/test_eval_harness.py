@@ -137,6 +137,7 @@ def test_task_set_is_deterministic_held_out_and_covers_families_and_bands():
     ts2 = build_task_set(spec=spec)
     assert [r["rule_spec"] for r in ts2.rules] == [r["rule_spec"] for r in ts.rules]
     assert np.array_equal(ts2.examples["rule_id"][3]["demos"], ts.examples["rule_id"][3]["demos"])
+    assert ts2.fingerprint() == ts.fingerprint() != ts.head(3).fingerprint()
     # the reverse task uses deterministic rules and its stored pair is a real forward step
     for ex in ts.examples["reverse"]:
         spec_ = json.loads(ex["rule_spec"])
