@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import torch
+import yaml
 
 from dataset_builder.configs import get_config
 from dataset_builder.generate import ShardGenerator
@@ -35,11 +36,17 @@ def main() -> None:
     parser.add_argument("--shard-size", type=int, default=2_000)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default=None, help="keep the dataset here (default: a temporary folder)")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", dest="sets",
+                        help="config override, e.g. --set sequences_per_rule=4")
     parser.add_argument("--no-profile", action="store_true")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
-    config = get_config(args.config, shard_size=args.shard_size)
+    sets = {}
+    for pair in args.sets or []:
+        key, value = pair.split("=", 1)
+        sets[key] = yaml.safe_load(value)
+    config = get_config(args.config, shard_size=args.shard_size, **sets)
     if not args.no_profile:
         gen = ShardGenerator(config, "train", 10_000, min(args.shard_size, 1000), device=args.device)
         t0 = time.perf_counter()

@@ -32,9 +32,6 @@ from nca_core.labels import sequence_labels
 from .configs import SPLIT_FRACTIONS, SPLITS, NCADataConfig
 
 FILTER_COUNTERS = ("candidates", "out_of_band", "trivial", "duplicate", "cluster_cap", "kept")
-# columns of a row besides input_ids, in order
-LABEL_COLUMNS = ("family", "rule_spec", "rule_seed", "init_seed", "score_seed", "complexity", "complexity_scale",
-                 "cells_gzip", "entropy", "activity", "period", "transient", "distinct_states", "cluster")
 
 
 def derive_seed(*parts: Any) -> int:
@@ -135,6 +132,7 @@ class ShardGenerator:
         cfg = self.config
         tok = cfg.tokenizer
         m = cfg.sequences_per_rule
+        band_label = cfg.band.label()
         seen: set[str] = set()
         cluster_counts: dict[int, int] = {}
         pending: list[tuple[dict, float, int]] = []  # scored in-band rules not yet rolled out, in order
@@ -207,7 +205,7 @@ class ShardGenerator:
             t = self._tick("labels", t)
             for i, lab, cl in zip(kept, labels, clusters):
                 yield {"input_ids": ids[i], **lab, "score_seed": batch[rule_idx[i]][2], "cluster": int(cl),
-                       "content_hash": hashes[i]}
+                       "complexity_band": band_label, "split": self.split, "content_hash": hashes[i]}
             produced += len(kept)
 
 

@@ -17,6 +17,7 @@ COLUMNS: dict[str, tuple[pa.DataType, str, str]] = {
     "score_seed": (pa.int64(), "int64", "initial-condition seed of the separate complexity-scoring rollout"),
     "complexity": (pa.float64(), "float64", "rule complexity score (gzip ratio) on `complexity_scale`"),
     "complexity_scale": (pa.string(), "string", "scale of `complexity` (gzip-int32-ref = the reference's)"),
+    "complexity_band": (pa.string(), "string", "the band rules were kept in, `scale:(lower,upper)`, strict"),
     "cells_gzip": (pa.float64(), "float64", "gzip ratio of this trajectory's raw cells (scale gzip-cells)"),
     "entropy": (pa.float64(), "float64", "Shannon entropy (bits) of the state histogram of the trajectory"),
     "activity": (pa.float64(), "float64", "mean fraction of cells changing per step"),
@@ -24,6 +25,7 @@ COLUMNS: dict[str, tuple[pa.DataType, str, str]] = {
     "transient": (pa.int64(), "int64", "first frame of the attractor (0 when none seen)"),
     "distinct_states": (pa.int64(), "int64", "number of distinct states used"),
     "cluster": (pa.int64(), "int64", "behaviour-cluster id of the rule (near-duplicate rules share it)"),
+    "split": (pa.string(), "string", "split of the rule (train / validation / test never share a rule)"),
 }
 ARROW_SCHEMA = pa.schema([(name, typ) for name, (typ, _, _) in COLUMNS.items()])
 

@@ -53,6 +53,7 @@ def test_folder_loads_with_datasets_and_matches_manifest(reference):
     row = ds["train"][0]
     assert len(row["input_ids"]) == 8 * 18 and row["family"] == "neural" and row["complexity_scale"]
     assert "frames" not in row and "content_hash" not in row
+    assert row["split"] == "train" and row["complexity_band"] == "gzip-int32-ref:(0.2,1)"
     stream = datasets.load_dataset(str(out), streaming=True)
     assert [r["init_seed"] for r in stream["train"]] == ds["train"]["init_seed"]
     card = (out / "README.md").read_text()
