@@ -426,8 +426,6 @@ def run_transfer_study(cfg: StudyConfig, out_dir: str | Path) -> dict:
     corpus = load_corpus(vocab_size=b.vocab_size, max_train_bytes=b.max_train_bytes,
                          max_validation_bytes=b.max_validation_bytes, max_english_bytes=b.max_english_bytes,
                          cache_dir=cfg.cache_dir)
-    lang_needed = b.lang_steps * b.tokens_per_step
-    train_blocks = len(corpus.train_ids) // b.seq_len
     val = validation_rows(corpus, b)
     corpus_seconds = time.perf_counter() - t0
 
@@ -471,15 +469,28 @@ def run_transfer_study(cfg: StudyConfig, out_dir: str | Path) -> dict:
             runs.append(record)
             bar.update(1)
         del stage1_cache
+        done = cfg.seeds[: cfg.seeds.index(seed) + 1]
+        if len(done) < len(cfg.seeds):  # partial results after every seed, in case a long run is stopped
+            write_outputs(cfg, out, corpus, runs, done, t0, corpus_seconds, val, complete=False)
     bar.close()
     shutil.rmtree(work, ignore_errors=True)
+    return write_outputs(cfg, out, corpus, runs, cfg.seeds, t0, corpus_seconds, val, complete=True)
 
-    summary = summarise(runs, cfg.arms, cfg.seeds)
+
+def write_outputs(cfg: StudyConfig, out: Path, corpus: LanguageCorpus, runs: list[dict], seeds: tuple[int, ...],
+                  t0: float, corpus_seconds: float, val: np.ndarray, complete: bool) -> dict:
+    """Summarise the runs of ``seeds`` and write results.json, the plots and report.md."""
+    b = cfg.budget
+    lang_needed = b.lang_steps * b.tokens_per_step
+    train_blocks = len(corpus.train_ids) // b.seq_len
+    summary = summarise(runs, cfg.arms, seeds)
     results = {
         "study": "transfer",
         "command": cfg.command,
+        "complete": complete,
         "budget": asdict(b),
-        "seeds": list(cfg.seeds),
+        "seeds": list(seeds),
+        "seeds_requested": list(cfg.seeds),
         "arms": [asdict(a) for a in cfg.arms],
         "reinit_layers": cfg.reinit_layers,
         "model": {"architecture": "LlamaForCausalLM", "block_parameters": sum(
@@ -609,7 +620,9 @@ def report_markdown(results: dict, plots: list[str]) -> str:
         "",
         f"Command: `{results['command']}`  ",
         f"Runtime: {results['runtime_s']:.0f} s on {results['platform']['device']} "
-        f"({results['platform']['threads']} threads), seeds {results['seeds']}.",
+        f"({results['platform']['threads']} threads), seeds {results['seeds']}."
+        + ("" if results["complete"] else f" **Partial: {len(results['seeds'])} of "
+                                          f"{len(results['seeds_requested'])} seeds done.**"),
         "",
         "## Setup",
         "",
