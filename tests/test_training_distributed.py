@@ -15,10 +15,13 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_two_processes_train_one_model(tmp_path):
     accelerate = shutil.which("accelerate", path=str(Path(sys.executable).parent)) or "accelerate"
+    from training.data import write_sample_folder
+
+    data = write_sample_folder(tmp_path / "data", "tiny", 32)
     out = tmp_path / "ddp"
     cmd = [accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
            "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29517",
-           str(ROOT / "training" / "pretrain.py"), "--config", "tiny-cpu", "--use_cpu", "true",
+           str(ROOT / "training" / "pretrain.py"), "--config", "tiny-cpu", "--dataset_name", str(data), "--use_cpu", "true",
            "--max_steps", "3", "--per_device_train_batch_size", "2", "--hidden_size", "32",
            "--intermediate_size", "64", "--num_hidden_layers", "1", "--num_attention_heads", "2",
            "--num_key_value_heads", "2", "--save_strategy", "no", "--disable_tqdm", "true",

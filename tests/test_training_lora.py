@@ -32,9 +32,12 @@ def _base_checkpoint(path: Path) -> int:
 def test_qwen_tokens_lora_trains_new_rows_only(tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from training.data import write_sample_folder
+
+    data = write_sample_folder(tmp_path / "data", "tiny", 16)
     base = tmp_path / "base"
     base_len = _base_checkpoint(base)
-    out = Path(main(["--config", "qwen-tokens", "--model_name_or_path", str(base), "--dataset_name", "tiny",
+    out = Path(main(["--config", "qwen-tokens", "--model_name_or_path", str(base), "--dataset_name", str(data),
                      "--dtype", "float32", "--use_peft", "true", "--lora_r", "4", "--lora_alpha", "8",
                      "--max_steps", "4", "--per_device_train_batch_size", "2", "--learning_rate", "1e-2",
                      "--warmup_steps", "0", "--pad_vocab_to_multiple_of", "1", "--save_strategy", "no",

@@ -299,3 +299,20 @@ def interleave(nca_ds, text_ds, text_ratio: float, seed: int):
         raise ValueError(f"text_ratio must lie strictly between 0 and 1, got {text_ratio}")
     return datasets.interleave_datasets([nca_ds, text_ds], probabilities=[1.0 - text_ratio, text_ratio], seed=seed,
                                         stopping_strategy="all_exhausted")
+
+
+def write_sample_folder(folder: str | Path, name: str = "tiny", num_rows: int = 96, split: str = "train",
+                        **overrides: Any) -> Path:
+    """Write ``num_rows`` rows of builder config ``name`` as a parquet folder (with a manifest holding the data
+    config), the layout `nca generate` writes: quick trials and tests then skip the generator's start-up."""
+    import datasets
+
+    from dataset_builder import get_config, load_nca_dataset
+
+    folder = Path(folder)
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    stream = load_nca_dataset(name, split=split, **overrides)
+    rows = [row for _, row in zip(range(num_rows), stream)]
+    datasets.Dataset.from_list(rows).to_parquet(str(folder / "data" / f"{split}-00000-of-00001.parquet"))
+    (folder / "manifest.json").write_text(json.dumps({"config": get_config(name, **overrides).to_dict()}))
+    return folder
