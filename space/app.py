@@ -44,11 +44,14 @@ def _error(err: Exception | str) -> str:
 
 # ------------------------------------------------------------------------------------------------- explore
 def run_explore(family, rule_text, rule_seed, n_states, preset, tau, density, generations, kind, lam,
+                lenia_manual, radius, mu, sigma, lenia_dt, smooth_manual, inner_radius, b1, b2, d1, d2, smooth_dt,
                 init_seed, size, frames, burn_in):
     """→ (gif path, strip PNG, labels Markdown, labels dict, rule spec JSON, error Markdown)."""
     try:
         knobs = logic.Knobs(n_states=n_states, preset=preset, tau=tau, density=density,
-                            generations=generations, kind=kind, lam=lam)
+                            generations=generations, kind=kind, lam=lam, lenia_manual=bool(lenia_manual),
+                            radius=radius, mu=mu, sigma=sigma, lenia_dt=lenia_dt, smooth_manual=bool(smooth_manual),
+                            inner_radius=inner_radius, b1=b1, b2=b2, d1=d1, d2=d2, smooth_dt=smooth_dt)
         spec = logic.resolve_rule(family, rule_text, rule_seed, knobs)
         result = logic.explore(spec, init_seed, size, frames, burn_in)
     except ValueError as err:
@@ -58,9 +61,11 @@ def run_explore(family, rule_text, rule_seed, n_states, preset, tau, density, ge
     return gif, image, logic.labels_markdown(result.labels), _js_safe(result.labels), nc.spec_to_json(spec), ""
 
 
+KNOB_GROUPS = ("neural", "lifelike", "symbolic", "lenia", "smoothlife")
+
+
 def knob_visibility(family):
-    return (gr.update(visible=family == "neural"), gr.update(visible=family == "lifelike"),
-            gr.update(visible=family == "symbolic"))
+    return tuple(gr.update(visible=family == name) for name in KNOB_GROUPS)
 
 
 # ------------------------------------------------------------------------------------------------- predict
@@ -131,6 +136,14 @@ def run_dataset(source, config, split, index, count):
     return logic.gif_file(frames, n, "row"), logic.strip(frames, n), _js_safe(logic.row_labels(rows[0])), table, ""
 
 
+def pick_row(table, evt: gr.SelectData):
+    """A click in the rows table shows that row (the table's first column holds the row number)."""
+    try:
+        return int(table.iloc[evt.index[0], 0]) if hasattr(table, "iloc") else int(table["data"][evt.index[0]][0])
+    except (TypeError, ValueError, IndexError, KeyError):
+        return gr.update()
+
+
 def _js_safe(labels: dict) -> dict:
     """Integers beyond 2^53 (rule seeds) as strings: the browser's JSON view would round them."""
     return {k: str(v) if isinstance(v, int) and abs(v) > 2**53 else v for k, v in labels.items()}
@@ -167,6 +180,22 @@ def build_app(model: str | None = None) -> gr.Blocks:
                     with gr.Group(visible=False) as symbolic_knobs:
                         kind = gr.Dropdown(["any", "cyclic", "lookup"], value="any", label="Kind")
                         lam = gr.Slider(0.0, 1.0, value=0.4, step=0.05, label="Langton λ (lookup rules)")
+                    with gr.Group(visible=False) as lenia_knobs:
+                        lenia_manual = gr.Checkbox(False, label="Set Lenia's parameters here (else drawn from the seed)")
+                        radius = gr.Slider(1, 5, value=3, step=1, label="Kernel radius")
+                        mu = gr.Slider(0.0, 1.0, value=0.15, step=0.005, label="μ, growth centre")
+                        sigma = gr.Slider(0.001, 0.3, value=0.017, step=0.001, label="σ, growth width")
+                        lenia_dt = gr.Slider(0.01, 1.0, value=0.1, step=0.01, label="dt, time step")
+                    with gr.Group(visible=False) as smooth_knobs:
+                        smooth_manual = gr.Checkbox(False, label="Set SmoothLife's parameters here (else drawn from the seed)")
+                        inner_radius = gr.Slider(1.0, 2.0, value=1.5, step=0.5, label="Inner radius")
+                        with gr.Row():
+                            b1 = gr.Number(0.278, label="birth b1")
+                            b2 = gr.Number(0.365, label="birth b2")
+                        with gr.Row():
+                            d1 = gr.Number(0.267, label="survival d1")
+                            d2 = gr.Number(0.445, label="survival d2")
+                        smooth_dt = gr.Slider(0.01, 1.0, value=0.5, step=0.01, label="dt, time step")
                     rule_text = gr.Textbox(label="Or a rule spec (JSON, or B/S notation for lifelike)",
                                            placeholder='B3/S23   or   {"family": "lenia", "mu": 0.15, ...}')
                     with gr.Row():
@@ -188,11 +217,12 @@ def build_app(model: str | None = None) -> gr.Blocks:
                                      elem_id="explore-strip")
                     spec_box = gr.Textbox(label="Rule spec (reproduces this rule)", interactive=False)
                     labels_json = gr.JSON(label="All labels")
-            family.change(knob_visibility, family, [neural_knobs, lifelike_knobs, symbolic_knobs],
-                          api_name=False)
+            family.change(knob_visibility, family,
+                          [neural_knobs, lifelike_knobs, symbolic_knobs, lenia_knobs, smooth_knobs], api_name=False)
             explore_btn.click(
                 run_explore,
                 [family, rule_text, rule_seed, n_states, preset, tau, density, generations, kind, lam,
+                 lenia_manual, radius, mu, sigma, lenia_dt, smooth_manual, inner_radius, b1, b2, d1, d2, smooth_dt,
                  init_seed, size, frames, burn_in],
                 [gif, strip, labels_md, labels_json, spec_box, explore_err], api_name="explore")
 
@@ -266,6 +296,9 @@ def build_app(model: str | None = None) -> gr.Blocks:
             d_table = gr.Dataframe(label="Rows", interactive=False)
             dataset_btn.click(run_dataset, [source, config, split, index, count],
                               [d_gif, d_strip, d_labels, d_table, dataset_err], api_name="dataset")
+            d_table.select(pick_row, d_table, index, api_name=False).then(
+                run_dataset, [source, config, split, index, count], [d_gif, d_strip, d_labels, d_table, dataset_err],
+                api_name=False)
     return demo
 
 

@@ -17,8 +17,9 @@ import nca_core as nc  # noqa: E402
 from nca_core.render import palette  # noqa: E402
 
 EXPLORE_DEFAULTS = dict(family="lifelike", rule_text="", rule_seed=7, n_states=10, preset="paper", tau=1e-4,
-                        density=0.3, generations=0.3, kind="any", lam=0.4, init_seed=0, size=16, frames=9,
-                        burn_in=10)
+                        density=0.3, generations=0.3, kind="any", lam=0.4, lenia_manual=False, radius=3, mu=0.15,
+                        sigma=0.017, lenia_dt=0.1, smooth_manual=False, inner_radius=1.5, b1=0.278, b2=0.365,
+                        d1=0.267, d2=0.445, smooth_dt=0.5, init_seed=0, size=16, frames=9, burn_in=10)
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +97,17 @@ def test_explore_knobs_change_the_rule(client):
     b = explore(client, family="symbolic", kind="lookup", lam=0.7, frames=4)[4]
     assert json.loads(a)["kind"] == "cyclic" and json.loads(b)["kind"] == "lookup"
     assert json.loads(b)["lambda"] == 0.7
+
+
+def test_explore_continuous_families_take_their_parameters_by_hand(client):
+    lenia = json.loads(explore(client, family="lenia", lenia_manual=True, radius=4, mu=0.2, sigma=0.05,
+                               lenia_dt=0.3, n_states=6, frames=4)[4])
+    assert lenia == nc.validate_spec({"family": "lenia", "radius": 4, "mu": 0.2, "sigma": 0.05, "dt": 0.3,
+                                      "n_states": 6})
+    smooth = json.loads(explore(client, family="smoothlife", smooth_manual=True, b1=0.25, b2=0.3, frames=4)[4])
+    assert (smooth["b1"], smooth["b2"], smooth["d2"]) == (0.25, 0.3, 0.445)
+    error = explore(client, family="smoothlife", smooth_manual=True, b1=0.5, b2=0.3)[5]
+    assert "b1 <= b2" in error
 
 
 @pytest.mark.parametrize("changes, words", [
