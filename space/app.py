@@ -8,6 +8,7 @@ seed or size, a file that is not a trajectory) becomes a message in the page, ne
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -37,7 +38,13 @@ and browse a **Dataset**."""
 
 
 def _error(err: Exception | str) -> str:
-    msg = str(err)
+    """The message for the page (and a toast). Bad input raises ValueError with a message meant for the user;
+    anything else is a bug or an environment problem: logged with its traceback, shown with its type."""
+    if isinstance(err, ValueError | str):
+        msg = str(err)
+    else:
+        logging.getLogger("nca.space").exception("unexpected error in the demo")
+        msg = f"unexpected {type(err).__name__}: {str(err)[:300]} (see the server log)"
     gr.Warning(msg)
     return f"**Error:** {msg}"
 
@@ -54,7 +61,7 @@ def run_explore(family, rule_text, rule_seed, n_states, preset, tau, density, ge
                             inner_radius=inner_radius, b1=b1, b2=b2, d1=d1, d2=d2, smooth_dt=smooth_dt)
         spec = logic.resolve_rule(family, rule_text, rule_seed, knobs)
         result = logic.explore(spec, init_seed, size, frames, burn_in)
-    except ValueError as err:
+    except Exception as err:  # noqa: BLE001 — every failure becomes a message in the page
         return None, None, "", None, "", _error(err)
     gif = logic.gif_file(result.frames, result.n_states)
     image = logic.strip(result.frames, result.n_states)
@@ -90,7 +97,7 @@ def run_predict(model_name, family, rule_text, rule_seed, init_seed, context, ho
                                   burn_in=10, frames=n_ctx + steps)
             trajectory = nc.rollout([spec], [seed], config, device="cpu")[0].numpy()
         result = logic.predict(bundle, trajectory, n_ctx, steps)
-    except ValueError as err:
+    except Exception as err:  # noqa: BLE001 — every failure becomes a message in the page
         return (*empty, _error(err))
     from nca_core import render
 
@@ -111,7 +118,7 @@ def run_tasks(model_name, family, index):
         row = logic.as_int(index, "example number", 1, 10**6) - 1
         bundle = logic.get_model(model_name)
         result = task_demo.run_all(bundle, row, family or "any")
-    except ValueError as err:
+    except Exception as err:  # noqa: BLE001 — every failure becomes a message in the page
         return "", None, None, None, None, None, _error(err)
     images = result["images"]
     return (task_demo.report_markdown(result), result["report"], images["context"], images["rollout"],
@@ -128,7 +135,7 @@ def run_dataset(source, config, split, index, count):
         if not rows:
             raise ValueError(f"the split has no row {start}: choose a smaller index")
         frames, n = logic.row_frames(rows[0], logic.dataset_geometry(source))
-    except ValueError as err:
+    except Exception as err:  # noqa: BLE001 — every failure becomes a message in the page
         return None, None, None, None, _error(err)
     columns = [c for c in logic.LABEL_COLUMNS if c in rows[0]]
     table = {"headers": ["row", *columns],

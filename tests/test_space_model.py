@@ -162,3 +162,16 @@ def test_bundled_checkpoint_is_small_documented_and_learned(tiny_model):
             result: Prediction = predict(bundle, traj, 4, 1)
             acc[name].append(float(result.cell_accuracy[0]))
     assert np.mean(acc["trained"]) > np.mean(acc["random"]) + 0.1, acc
+
+
+def test_an_unexpected_failure_is_a_message_and_the_server_keeps_serving(client, tiny_model, monkeypatch):
+    import space.logic
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("CUDA error: device-side assert triggered")
+
+    monkeypatch.setattr(space.logic, "predict", broken)
+    out = client.predict(tiny_model, "neural", "", 1, 0, 2, 2, None, api_name="/predict")
+    assert out[1] is None and "unexpected RuntimeError" in out[-1] and "device-side assert" in out[-1]
+    monkeypatch.undo()
+    assert client.predict(tiny_model, "neural", "", 1, 0, 2, 2, None, api_name="/predict")[-1] == ""
