@@ -90,9 +90,16 @@ def test_rows_are_unique_across_the_whole_dataset(tmp_path):
     seqs = [tuple(x) for x in ds["input_ids"]]
     assert len(seqs) == 40 and len(set(seqs)) == 40
     assert manifest["filters"]["train"]["duplicate"] > 0
-    # same result whatever the parallelism (the cross-shard pass is in shard order)
+    assert any(json.loads(p.read_text()).get("regenerated_for_uniqueness")
+               for p in (tmp_path / "d" / ".nca" / "done").glob("*.json"))
+
+
+@pytest.mark.slow
+def test_global_dedup_is_independent_of_num_proc(tmp_path):
+    cfg = get_config("lifelike", **DUPLICATE_PRONE)
+    materialise(cfg, tmp_path / "d1", 40, device="cpu", progress=False)
     materialise(cfg, tmp_path / "d2", 40, num_proc=2, device="cpu", progress=False)
-    assert data_bytes(tmp_path / "d2") == data_bytes(tmp_path / "d")
+    assert data_bytes(tmp_path / "d2") == data_bytes(tmp_path / "d1")
 
 
 def test_errors_other_dataset_and_foreign_folder(reference, tmp_path):
