@@ -192,6 +192,14 @@ def _from_dataset(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     specs = [json.loads(r["rule_spec"]) if isinstance(r.get("rule_spec"), str) else r.get("rule_spec") for r in rows]
     has_specs = all(s is not None for s in specs)
     seeds = [int(r.get("init_seed", i)) for i, r in enumerate(rows)]
+    note = ""
+    sim = folder_sim_config(args.dataset)
+    if has_specs and sim is not None and all("init_seed" in r for r in rows):
+        full, reproduced = resimulate(rows, specs, seeds, sim, tok, args.device)
+        note = f"; {reproduced} of {len(rows)} rows re-simulated from their labels reproduce their input_ids exactly"
+        if reproduced == len(rows):  # analyse the whole trajectories, not the token cut
+            frames = full
+            note += f", so all {sim.frames} frames are analysed"
     families = [r.get("family") or (s or {}).get("family", "unknown") for r, s in zip(rows, specs, strict=True)]
     scales = {r.get("complexity_scale") for r in rows if r.get("complexity") is not None}
     if len(scales) > 1:
@@ -208,5 +216,31 @@ def _from_dataset(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
                               scores=scores, scale=scale, sensitivity=not args.no_sensitivity and has_specs,
                               gallery_size=args.gallery_size, device=args.device)
     analysis["source"] = {"dataset": args.dataset, "split": args.split, "name": args.name, "rows": len(rows)}
+    analysis["source"]["reproduced_from_labels"] = note or None
     return analysis, f"dataset `{args.dataset}` split `{args.split}`, first {len(rows)} rows " \
-                     f"({tok.height}×{tok.width}, {tok.n_states} states, {frames.shape[1]} whole frames per row)"
+                     f"({tok.height}×{tok.width}, {tok.n_states} states, {frames.shape[1]} frames per row){note}"
+
+
+def folder_sim_config(dataset: str) -> nc.SimConfig | None:
+    """The simulation settings in a local folder's manifest.json (written by ``nca generate``), if any."""
+    manifest = Path(dataset) / "manifest.json"
+    if not manifest.is_file():
+        return None
+    try:
+        cfg = json.loads(manifest.read_text())["config"]
+        return nc.SimConfig(height=int(cfg["height"]), width=int(cfg["width"]), burn_in=int(cfg["burn_in"]),
+                            frames=int(cfg["frames"]))
+    except (KeyError, TypeError, ValueError, json.JSONDecodeError):
+        return None
+
+
+def resimulate(rows: list[dict], specs: list, seeds: list[int], sim: nc.SimConfig, tok: PatchTokenizer,
+               device: str) -> tuple[np.ndarray, int]:
+    """Whole trajectories rebuilt from (rule spec, init seed, settings), and how many rows they reproduce."""
+    if (sim.height, sim.width) != (tok.height, tok.width):
+        return np.zeros(0), 0
+    full = nc.rollout(specs, seeds, sim, device=device).cpu()
+    ids = tok.encode(full).numpy()
+    same = sum(bool(np.array_equal(ids[i, : len(r["input_ids"])], np.asarray(r["input_ids"])))
+               for i, r in enumerate(rows))
+    return full.numpy(), same
