@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -133,14 +132,27 @@ def configure_generate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def generate_command(args: argparse.Namespace) -> str:
+    """The command that reproduces the data, without what only decides who computes it (--num-proc, --shard-*,
+    --device, --quiet): the card and manifest are then identical however the folder was made."""
+    parts = ["nca", "generate", "--config", args.config, "--num-sequences", str(args.num_sequences)]
+    for flag, value in (("--num-validation", args.num_validation), ("--num-test", args.num_test)):
+        if value:
+            parts += [flag, str(value)]
+    if args.seed is not None:
+        parts += ["--seed", str(args.seed)]
+    for pair in args.sets or []:
+        parts += ["--set", pair]
+    return " ".join(shlex.quote(p) for p in parts) + " --out <this folder>"
+
+
 def run_generate(args: argparse.Namespace) -> int:
     from .materialise import materialise
 
     if args.shard_size is not None:
         args.sets = (args.sets or []) + [f"shard_size={args.shard_size}"]
     config = _config_from_args(args)
-    command = "nca generate " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if sys.argv[1:2] == ["generate"] \
-        else f"nca generate --config {config.name} --num-sequences {args.num_sequences} --out {args.out}"
+    command = generate_command(args)
     result = materialise(config, args.out, args.num_sequences, num_validation=args.num_validation,
                          num_test=args.num_test, num_proc=args.num_proc, shard_index=args.shard_index,
                          num_shards=args.num_shards, device=args.device, repair=args.repair, command=command,

@@ -67,6 +67,8 @@ def test_same_bytes_for_any_num_proc(reference, tmp_path):
     other = tmp_path / "p2"
     materialise(get_config("tiny", **SMALL), other, 28, num_validation=8, num_proc=2, device="cpu", progress=False)
     assert data_bytes(other) == data_bytes(out)
+    for name in ("README.md", "manifest.json", "images/labels.png"):
+        assert (other / name).read_bytes() == (out / name).read_bytes(), name
 
 
 def test_shard_index_parts_do_not_overlap_and_merge_to_the_same(reference, tmp_path):
