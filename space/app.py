@@ -77,8 +77,9 @@ def knob_visibility(family):
 
 # ------------------------------------------------------------------------------------------------- predict
 def run_predict(model_name, family, rule_text, rule_seed, init_seed, context, horizon, upload):
-    """→ (context strip PNG, truth-vs-prediction PNG, per-step accuracy table, summary, error Markdown)."""
-    empty = (None, None, None, "")
+    """→ (context strip PNG, truth-vs-prediction PNG, side-by-side GIF, per-step accuracy table, summary,
+    error Markdown)."""
+    empty = (None, None, None, None, "")
     try:
         n_ctx = logic.as_int(context, "context frames", 1, logic.MAX_FRAMES)
         steps = logic.as_int(horizon, "frames to predict", 1, logic.MAX_FRAMES)
@@ -104,7 +105,8 @@ def run_predict(model_name, family, rule_text, rule_seed, init_seed, context, ho
     scale = max(4, min(16, 192 // max(result.truth.shape[-2:])))
     ctx_image = logic.strip(result.context, result.n_states)
     compare = render.compare_image(result.truth, result.predicted, result.n_states, scale=scale)
-    return ctx_image, compare, result.table(), result.summary(), ""
+    animation = logic.side_by_side_gif(result.truth, result.predicted, result.n_states)
+    return ctx_image, compare, animation, result.table(), result.summary(), ""
 
 
 # ------------------------------------------------------------------------------------------------- tasks
@@ -255,11 +257,14 @@ def build_app(model: str | None = None) -> gr.Blocks:
                                          elem_id="predict-context")
                     compare = gr.Image(label="Truth (top) vs prediction (bottom), wrong cells outlined in red",
                                        format="png", type="pil", elem_id="predict-compare")
+                    with gr.Row():
+                        p_gif = gr.Image(label="Step by step: truth (left) and prediction (right)", type="filepath",
+                                         format="gif", elem_id="predict-gif", height=260)
                     accuracy = gr.Dataframe(headers=["step", "cell accuracy", "exact"], label="Per step",
                                             interactive=False)
             predict_btn.click(run_predict, [model_box, p_family, p_rule, p_rule_seed, p_init_seed, context,
                                             horizon, upload],
-                              [ctx_image, compare, accuracy, summary, predict_err], api_name="predict")
+                              [ctx_image, compare, p_gif, accuracy, summary, predict_err], api_name="predict")
 
         with gr.Tab("Tasks", id="tasks"):
             gr.Markdown("One example of each evaluation task from the held-out task set (`nca-eval-v1` on the "

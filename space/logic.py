@@ -183,6 +183,25 @@ def gif_file(frames: np.ndarray, n_states: int, name: str = "rollout") -> str:
     return str(path)
 
 
+def side_by_side_gif(truth: np.ndarray, predicted: np.ndarray, n_states: int) -> str:
+    """Animated GIF, one step per frame: truth on the left, the prediction on the right with wrong cells
+    outlined in red."""
+    from PIL import Image
+
+    scale = max(4, min(GIF_SCALE, 240 // max(truth.shape[-2:])))
+    frames = []
+    for t in range(len(truth)):
+        left = render.frame_image(truth[t], n_states, scale)
+        right = render.frame_image(predicted[t], n_states, scale, highlight=truth[t] != predicted[t])
+        canvas = Image.new("RGB", (left.width * 2 + 4 * render.GAP, left.height), (255, 255, 255))
+        canvas.paste(left, (0, 0))
+        canvas.paste(right, (left.width + 4 * render.GAP, 0))
+        frames.append(canvas)
+    path = Path(tempfile.mkstemp(prefix="compare-", suffix=".gif", dir=temp_dir())[1])
+    frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:], duration=600, loop=0)
+    return str(path)
+
+
 def strip(frames: np.ndarray, n_states: int, columns: int = 9):
     scale = max(2, min(SCALE, 192 // max(frames.shape[-2:])))
     return render.strip_image(frames, n_states, scale=scale, columns=min(columns, len(frames)))

@@ -68,7 +68,7 @@ def read_compare(path: str, frames: int, scale: int):
 def test_predict_shows_truth_prediction_and_per_step_accuracy(client, tiny_model):
     from evaluate_metrics.harness import load_model, predict_frames
 
-    ctx_png, compare_png, table, summary, error = client.predict(
+    ctx_png, compare_png, gif, table, summary, error = client.predict(
         tiny_model, "neural", "", 5, 2, 3, 4, None, api_name="/predict")
     assert error == ""
     spec = nc.sample_rules("neural", 1, 5, n_states=STATES)[0]
@@ -83,6 +83,9 @@ def test_predict_shows_truth_prediction_and_per_step_accuracy(client, tiny_model
     assert [r[0] for r in rows] == [1, 2, 3, 4]
     assert [r[1] for r in rows] == pytest.approx((truth == pred).mean(axis=(1, 2)).round(4).tolist())
     assert "mean cell accuracy" in summary
+    with Image.open(gif) as animation:  # (Pillow merges identical consecutive frames)
+        assert animation.format == "GIF" and 1 <= animation.n_frames <= 4
+        assert animation.size[0] > 2 * animation.size[1]  # truth and prediction side by side
     assert Image.open(ctx_png).size[0] > Image.open(ctx_png).size[1]  # a strip of the 3 context frames
 
 
@@ -95,7 +98,7 @@ def test_predict_on_an_uploaded_trajectory(client, tiny_model, tmp_path):
     from nca_core.tokens import TextEncoding
 
     text.write_text(TextEncoding(STATES).encode(traj))
-    _, compare_png, table, _, error = client.predict(tiny_model, "neural", "", 0, 0, 2, 4, handle_file(str(text)),
+    _, compare_png, _, table, _, error = client.predict(tiny_model, "neural", "", 0, 0, 2, 4, handle_file(str(text)),
                                                      api_name="/predict")
     assert error == ""
     truth, _, _ = read_compare(compare_png, 4, scale=16)
