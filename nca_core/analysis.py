@@ -479,6 +479,11 @@ def report_markdown(analysis: dict[str, Any], figures: dict[str, str] | None = N
             + [f"{_fmt(a['distributions'][n]['by_band'][bd].get('mean'))}" for n in names]
             for bd in a["band_order"]]
     out += _table(["band", "n", *names], rows) + [""]
+    for n in ("entropy", "activity"):
+        cells = a["distributions"][n]["by_family_band"]
+        rows = [[f] + [_fmt(cells[f][bd]["mean"]) if bd in cells[f] else "" for bd in a["band_order"]]
+                for f in a["family_order"]]
+        out += [f"Mean {n} per family and band:", ""] + _table(["family", *a["band_order"]], rows) + [""]
     for n in names:
         out += fig(f"dist_{n}")
 

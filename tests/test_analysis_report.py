@@ -74,6 +74,8 @@ def test_report_numbers_match_hand_made_trajectories(report):
     assert row["activity"].split()[0] == f"{activity:.3f}"
     assert row["entropy"].split()[0] == f"{np.mean(entropy):.3f}"
     assert row["distinct_states"].split()[0] == "2.000"
+    # the family × band table of mean entropy (the first one after the per-band table); all four are in <0.2
+    assert table_row(text, "life-handmade", "family | <0.2")["<0.2"] == f"{np.mean(entropy):.3f}"
     row = table_row(text, "life-handmade", "family | rules")
     assert row["rules"] == "4" and row["<0.2"] == "4"
     summary = json.loads((out / "summary.json").read_text())
