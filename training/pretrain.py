@@ -367,8 +367,8 @@ def push_folder(output_dir: str, repo_id: str, private: bool | None, token: str 
 
 
 # ----------------------------------------------------------------------------------------------- main
-def main(argv: list[str] | None = None) -> str:
-    """Run a recipe; returns the output folder."""
+def main(argv: list[str] | None = None, callbacks: list | None = None) -> str:
+    """Run a recipe; returns the output folder. ``callbacks``: extra ``TrainerCallback``s (e.g. timers)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     nca_args, training_args, model_args = parse_args(argv)
     check_arguments(nca_args, training_args, model_args)
@@ -419,7 +419,7 @@ def main(argv: list[str] | None = None) -> str:
     push, training_args.push_to_hub = training_args.push_to_hub, False  # pushed below, with our model card
     recorder = RankRecorder(DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id))
     trainer = SFTTrainer(model=model, args=training_args, train_dataset=train_dataset, processing_class=tokenizer,
-                         data_collator=recorder, peft_config=peft_config, callbacks=[SaveEncoding()])
+                         data_collator=recorder, peft_config=peft_config, callbacks=[SaveEncoding(), *(callbacks or [])])
     if peft_config is not None and n_new and nca_args.lora_train_new_tokens:
         train_new_rows_only(trainer.model, token_offset, n_new)
 
