@@ -83,10 +83,17 @@ def score_rules(specs: Sequence[RuleSpec], seeds: Sequence[int], scale: str = "g
     return gzip_scores(frames, scale, PatchTokenizer(n_states, 2, SCORE_CONFIG.height, SCORE_CONFIG.width))
 
 
+def state_counts(frames: torch.Tensor | np.ndarray, n_states: int) -> torch.Tensor:
+    """(B, n_states) int64 histogram of states over each whole trajectory."""
+    x = torch.as_tensor(frames).to(torch.int64)
+    b = x.shape[0]
+    offset = (torch.arange(b, device=x.device) * n_states)[:, None]
+    return torch.bincount((x.reshape(b, -1) + offset).reshape(-1), minlength=b * n_states).reshape(b, n_states)
+
+
 def state_entropy(frames: torch.Tensor | np.ndarray, n_states: int) -> np.ndarray:
     """Shannon entropy (bits) of the state histogram over the whole trajectory, per sequence (B,)."""
-    x = torch.as_tensor(frames).to(torch.int64)
-    counts = torch.nn.functional.one_hot(x.reshape(x.shape[0], -1), n_states).sum(1).double()
+    counts = state_counts(frames, n_states).double()
     p = counts / counts.sum(-1, keepdim=True)
     return (-(p * torch.log2(p.clamp_min(1e-300))).sum(-1)).clamp_min(0.0).cpu().numpy()
 
@@ -106,8 +113,7 @@ def activity_curve(frames: torch.Tensor | np.ndarray) -> np.ndarray:
 
 
 def distinct_states(frames: torch.Tensor | np.ndarray, n_states: int) -> np.ndarray:
-    x = torch.as_tensor(frames).to(torch.int64)
-    return (torch.nn.functional.one_hot(x.reshape(x.shape[0], -1), n_states).sum(1) > 0).sum(-1).cpu().numpy()
+    return (state_counts(frames, n_states) > 0).sum(-1).cpu().numpy()
 
 
 def period_and_transient(frames: torch.Tensor | np.ndarray) -> tuple[np.ndarray, np.ndarray]:

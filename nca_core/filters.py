@@ -49,17 +49,17 @@ def behaviour_fingerprints(specs: Sequence[RuleSpec], height: int = 12, width: i
 
     Probe grids are drawn per state count, so a rule is fingerprinted on grids of its own alphabet."""
     specs = list(specs)
-    n = np.array([num_states(s) for s in specs])
+    n = np.array([num_states(s) for s in specs], dtype=np.int64)
     config = SimConfig(height=height, width=width, burn_in=0, frames=2)
-    out = np.zeros((len(specs), PROBE_COUNT, height * width), dtype=np.uint8)
-    for k in range(PROBE_COUNT):
-        rng_grids = {int(m): np.random.default_rng([PROBE_SEED, k, int(m)]).integers(0, m, (height, width))
-                     for m in np.unique(n)}
-        initial = np.stack([rng_grids[int(m)] for m in n]) if len(specs) else np.zeros((0, height, width))
-        seeds = [PROBE_SEED + k] * len(specs)
-        frames = rollout(specs, seeds, config, initial=initial, device=device)
-        out[:, k] = frames[:, 1].reshape(len(specs), -1).cpu().numpy()
-    return out.reshape(len(specs), -1)
+    probes = {int(m): np.stack([np.random.default_rng([PROBE_SEED, k, int(m)]).integers(0, m, (height, width))
+                                for k in range(PROBE_COUNT)]) for m in np.unique(n)}
+    if not specs:
+        return np.zeros((0, PROBE_COUNT * height * width), dtype=np.uint8)
+    initial = np.stack([probes[int(m)] for m in n], axis=1).reshape(-1, height, width)  # probe-major
+    frames = rollout(specs * PROBE_COUNT, [PROBE_SEED] * (len(specs) * PROBE_COUNT), config, initial=initial,
+                     device=device)
+    response = frames[:, 1].reshape(PROBE_COUNT, len(specs), height * width).transpose(0, 1)
+    return response.reshape(len(specs), -1).cpu().numpy()
 
 
 def cluster_ids(fingerprints: np.ndarray, cells: int = CLUSTER_CELLS) -> np.ndarray:
