@@ -175,9 +175,12 @@ def load_rows(dataset: str, num_rows: int, split: str = "train", name: str | Non
         raise FileNotFoundError(f"dataset folder {dataset} does not exist (give a folder or a Hub id 'user/name')")
     try:
         ds = datasets.load_dataset(str(path) if path.exists() else dataset, name, split=split, streaming=True)
+        rows = [dict(r) for _, r in zip(range(num_rows), ds, strict=False)]
     except ValueError as err:
         raise ValueError(f"cannot read split {split!r} of {dataset}: {err}") from None
-    rows = [dict(r) for _, r in zip(range(num_rows), ds, strict=False)]
+    except (ConnectionError, OSError) as err:  # offline Hub ids, missing repos, unreadable folders
+        where = "the folder" if path.exists() else "the Hub (needs network, or a cached copy)"
+        raise FileNotFoundError(f"cannot load dataset {dataset!r} from {where}: {err}") from None
     if not rows:
         raise ValueError(f"dataset {dataset} split {split!r} has no rows")
     if "input_ids" not in rows[0]:

@@ -84,6 +84,8 @@ def test_analyze_errors(tmp_path, capsys):
     assert main(["analyze", "--config", "nope", "--out", str(tmp_path / "o")]) == 2
     assert "unknown" in capsys.readouterr().err
     assert main(["analyze", "--num-rules", "0"]) == 2
+    assert main(["analyze", "--dataset", "no-such-user/no-such-dataset", "--out", str(tmp_path / "o")]) == 2
+    assert "Hub" in capsys.readouterr().err  # offline in tests: a clean error, no traceback
     with pytest.raises(ValueError, match="patch tokens"):
         infer_tokenizer([10000, 1, 2, 3])
     assert infer_tokenizer(PatchTokenizer(4, 2, 8, 8).encode(np.zeros((2, 8, 8), np.uint8)).tolist()) == \
