@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .analysis import ATTRACTOR_KINDS
 
@@ -53,7 +54,8 @@ def measure_distribution_figure(analysis: dict[str, Any], measure: str) -> Figur
     groups = [(bd, values[(bands == bd) & np.isfinite(values)]) for bd in a["band_order"]]
     groups = [(bd, v) for bd, v in groups if len(v)]
     if groups:
-        right.boxplot([v for _, v in groups], tick_labels=[f"{bd}\nn={len(v)}" for bd, v in groups])
+        right.boxplot([v for _, v in groups])  # labels set below: boxplot's keyword changed name in matplotlib 3.9
+        right.set_xticks(range(1, len(groups) + 1), [f"{bd}\nn={len(v)}" for bd, v in groups])
     right.set_xlabel(f"complexity band ({a['scale']})")
     right.set_ylabel(label)
     right.set_title(f"{measure} per band")
@@ -102,6 +104,8 @@ def attractors_figure(analysis: dict[str, Any]) -> Figure:
         ax.set_xlabel(f"{title} (frames)")
         ax.set_ylabel("rules")
         ax.set_title(f"{title} of rules that settle")
+    for ax in (ax_kind, ax_trans, ax_period):
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     return fig
 
 
