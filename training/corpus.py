@@ -227,3 +227,40 @@ def load_corpus(vocab_size: int = 2048, validation_fraction: float = 0.1, max_tr
     os.replace(tmp, arrays)
     stats_file.write_text(json.dumps(asdict(stats), indent=2) + "\n")
     return LanguageCorpus(tok, streams["train"], streams["validation"], streams["english"], stats, tok_dir)
+
+
+def export(out_dir: str | os.PathLike, vocab_size: int = 2048, validation_fraction: float = 0.1,
+           cache_dir: str | os.PathLike | None = None) -> Path:
+    """Write the language tokenizer (``tokenizer/``) and the code splits as JSON lines with a ``text`` column
+    (``train.jsonl``, ``validation.jsonl``; one source file per line), e.g. for
+    ``python -m training.transfer --tokenizer OUT/tokenizer`` and a text dataset of the language stage."""
+    out = Path(out_dir)
+    corpus = load_corpus(vocab_size=vocab_size, validation_fraction=validation_fraction, cache_dir=cache_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    corpus.tokenizer.save_pretrained(str(out / "tokenizer"))
+    train, val = split_modules(stdlib_modules(), validation_fraction)
+    for name, mods in (("train", train), ("validation", val)):
+        with open(out / f"{name}.jsonl", "w", encoding="utf-8") as fh:
+            for module, path in mods:
+                fh.write(json.dumps({"module": module, "text": read_source(path)}) + "\n")
+    (out / "stats.json").write_text(json.dumps(asdict(corpus.stats), indent=2) + "\n")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m training.corpus",
+                                     description="Export the offline standard-library corpus and its BPE tokenizer.")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--vocab_size", type=int, default=2048)
+    parser.add_argument("--validation_fraction", type=float, default=0.1)
+    parser.add_argument("--cache_dir", default=None)
+    args = parser.parse_args(argv)
+    out = export(args.out, args.vocab_size, args.validation_fraction, args.cache_dir)
+    print(f"wrote {out}/tokenizer, train.jsonl, validation.jsonl")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
