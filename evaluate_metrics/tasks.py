@@ -70,7 +70,7 @@ class TaskSetSpec:
     version: str = "1.0.0"
     families: tuple[str, ...] = ("neural", "lifelike", "lenia", "smoothlife", "symbolic")
     rules_per_cell: int = 4  # rules per (family, band)
-    max_candidates: int = 4096  # rule draws per family before giving up on a band
+    max_candidates: int = 256  # held-out rules examined per family before giving up on a band
     n_states: int = 10
     height: int = 12
     width: int = 12
@@ -176,10 +176,12 @@ def select_rules(spec: TaskSetSpec, device: str = "cpu") -> tuple[list[dict], di
     """Held-out rules, ``rules_per_cell`` per (family, band), interleaved so that any prefix is balanced."""
     cells: dict[tuple[str, str], list[dict]] = {}
     for family in spec.families:
-        specs = nc.sample_rules(family, spec.max_candidates, EVAL_RULE_SEED, n_states=spec.n_states)
+        # raw draws: enough that about max_candidates of them are held out (HELDOUT_SHARE of the space)
+        draws = int(spec.max_candidates / HELDOUT_SHARE * 1.25)
+        specs = nc.sample_rules(family, draws, EVAL_RULE_SEED, n_states=spec.n_states)
         if family == "neural":  # the paper's rules, at the alphabet of the model
             specs = [nc.validate_spec({**s, "n_states": spec.n_states}) for s in specs]
-        pool = [s for s in specs if is_heldout(s) and num_states(s) <= spec.n_states]
+        pool = [s for s in specs if num_states(s) <= spec.n_states and is_heldout(s)][: spec.max_candidates]
         seen: set[str] = set()
         step = max(16, 8 * spec.rules_per_cell)  # small chunks: scoring neural rules is the slow part
         for start in range(0, len(pool), step):
