@@ -64,7 +64,7 @@ def test_push_to_hub_uploads_folder_with_card(tmp_path, monkeypatch):
     monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
     for key in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
         monkeypatch.setenv(key, "0")
-    data = write_sample_folder(tmp_path / "data", "tiny", 8)
+    data = write_sample_folder(tmp_path / "data", "tiny", 8, candidates_per_round=32)
     out = main(["--config", "tiny-cpu", "--dataset_name", str(data), "--max_steps", "1", "--hidden_size", "32",
                 "--intermediate_size", "64", "--num_hidden_layers", "1", "--num_attention_heads", "2",
                 "--num_key_value_heads", "2", "--save_strategy", "no", "--mask_first_frame", "true",

@@ -17,7 +17,7 @@ def test_two_processes_train_one_model(tmp_path):
     accelerate = shutil.which("accelerate", path=str(Path(sys.executable).parent)) or "accelerate"
     from training.data import write_sample_folder
 
-    data = write_sample_folder(tmp_path / "data", "tiny", 32)
+    data = write_sample_folder(tmp_path / "data", "tiny", 32, candidates_per_round=64)
     out = tmp_path / "ddp"
     cmd = [accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
            "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29517",

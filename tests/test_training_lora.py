@@ -34,7 +34,7 @@ def test_qwen_tokens_lora_trains_new_rows_only(tmp_path):
 
     from training.data import write_sample_folder
 
-    data = write_sample_folder(tmp_path / "data", "tiny", 16)
+    data = write_sample_folder(tmp_path / "data", "tiny", 16, candidates_per_round=64)
     base = tmp_path / "base"
     base_len = _base_checkpoint(base)
     out = Path(main(["--config", "qwen-tokens", "--model_name_or_path", str(base), "--dataset_name", str(data),

@@ -20,7 +20,8 @@ def tiny_folder(tmp_path_factory):
     tests train on real builder rows without paying the on-the-fly generator's start-up in every run."""
     from training.data import write_sample_folder
 
-    return str(write_sample_folder(tmp_path_factory.mktemp("tiny-data"), "tiny", 96))
+    return str(write_sample_folder(tmp_path_factory.mktemp("tiny-data"), "tiny", 96,
+                                   candidates_per_round=128))
 
 
 def _weights(path):
