@@ -234,12 +234,14 @@ def rule_id_scores(predictions: Sequence, references: Sequence, labels: Sequence
 
 def _functional_matches(preds: list, refs: list, queries: Sequence, specs: Sequence, seeds: Sequence | None) -> np.ndarray:
     import nca_core as nc
+    from nca_core.rules import num_states
 
     count = len(refs)
     specs = _per_example(specs, count, "predicted_specs")
     seeds = _per_example(seeds if seeds is not None else 0, count, "seeds")
     queries = _per_example(queries, count, "query_trajectories")
     ok = np.array([p is not None and p == r for p, r in zip(preds, refs)])
+    buckets: dict[tuple, list[tuple[int, dict, np.ndarray]]] = {}  # one batched rollout per query shape
     for i in np.nonzero(~ok)[0]:
         if preds[i] is None or specs[i] is None:
             continue
@@ -250,12 +252,15 @@ def _functional_matches(preds: list, refs: list, queries: Sequence, specs: Seque
             spec = nc.validate_spec(specs[i])
         except nc.RuleSpecError:
             continue  # a predicted spec that cannot be simulated is simply wrong
-        config = nc.SimConfig(height=query.shape[1], width=query.shape[2], burn_in=0, frames=query.shape[0])
-        try:
-            sim = nc.rollout([spec], [int(seeds[i])], config, initial=query[:1].astype(np.int64), device="cpu")
-        except ValueError:  # e.g. the query holds states outside the predicted rule's alphabet
-            continue
-        ok[i] = np.array_equal(sim[0].numpy(), query)
+        if query.min() < 0 or query.max() >= num_states(spec):
+            continue  # the predicted rule's alphabet cannot produce the query
+        buckets.setdefault(query.shape, []).append((int(i), spec, query))
+    for shape, items in buckets.items():
+        config = nc.SimConfig(height=shape[1], width=shape[2], burn_in=0, frames=shape[0])
+        sim = nc.rollout([spec for _, spec, _ in items], [int(seeds[i]) for i, _, _ in items], config,
+                         initial=np.stack([q[0] for _, _, q in items]).astype(np.int64), device="cpu").numpy()
+        for (i, _, query), frames in zip(items, sim):
+            ok[i] = np.array_equal(frames, query)
     return ok
 
 
