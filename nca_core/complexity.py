@@ -120,18 +120,39 @@ def period_and_transient(frames: torch.Tensor | np.ndarray) -> tuple[np.ndarray,
     """Attractor detection within the horizon, per sequence.
 
     period p ≥ 1 and transient τ: frame τ is the first frame that recurs, p steps later
-    (p = 1: fixed point). Both are 0 when nothing recurs within the trajectory."""
+    (p = 1: fixed point). Both are 0 when nothing recurs within the trajectory.
+
+    Vectorised: frames are compared through a 64-bit hash, and the one recurrence found per sequence is
+    then checked cell by cell (a hash collision falls back to an exact scan of that sequence)."""
     x = torch.as_tensor(frames).cpu()
     b, t = x.shape[:2]
-    flat = x.reshape(b, t, -1).numpy()
-    periods = np.zeros(b, dtype=np.int64)
-    transients = np.zeros(b, dtype=np.int64)
-    for i in range(b):
-        seen: dict[bytes, int] = {}
-        for j in range(t):
-            key = flat[i, j].tobytes()
-            if key in seen:
-                transients[i], periods[i] = seen[key], j - seen[key]
-                break
-            seen[key] = j
+    flat = x.reshape(b, t, -1).to(torch.int64)
+    weights = torch.as_tensor(_HASH_WEIGHTS[: flat.shape[-1]])
+    if len(weights) < flat.shape[-1]:
+        weights = torch.as_tensor(np.random.default_rng(0x48415348).integers(1, 2**62, flat.shape[-1]) * 2 + 1)
+    h = (flat * weights).sum(-1)  # (B, T), wrapping int64 arithmetic
+    same = (h[:, :, None] == h[:, None, :]) & torch.ones(t, t, dtype=torch.bool).triu(1)  # (B, i, j), i < j
+    recurs = same.any(1)  # (B, j): frame j repeats an earlier frame
+    has = recurs.any(1)
+    j = torch.where(has, recurs.to(torch.int8).argmax(1), torch.zeros_like(has, dtype=torch.int64))
+    i = same[torch.arange(b), :, j].to(torch.int8).argmax(1)
+    periods = torch.where(has, j - i, 0).numpy().astype(np.int64)
+    transients = torch.where(has, i, 0).numpy().astype(np.int64)
+    rows = torch.arange(b)
+    exact = (flat[rows, i] == flat[rows, j]).all(-1)
+    for k in torch.nonzero(has & ~exact).flatten().tolist():  # hash collision (≈2⁻⁶⁴): scan exactly
+        periods[k], transients[k] = _scan(flat[k].numpy())
     return periods, transients
+
+
+_HASH_WEIGHTS = np.random.default_rng(0x48415348).integers(1, 2**62, 4096) * 2 + 1
+
+
+def _scan(traj: np.ndarray) -> tuple[int, int]:
+    seen: dict[bytes, int] = {}
+    for j, frame in enumerate(traj):
+        key = frame.tobytes()
+        if key in seen:
+            return j - seen[key], seen[key]
+        seen[key] = j
+    return 0, 0
