@@ -4,9 +4,11 @@
     nca analyze --config neural --in-band --num-rules 100               # only rules inside the config's band
     nca analyze --dataset data/nca-tiny --num-rules 300 --out reports/tiny   # a materialised parquet folder
 
-A config population is sampled the way the generator samples candidates (families, weights, knobs, grid,
-states) and shown *before* the band filter unless ``--in-band``; a dataset is decoded from its
-``input_ids`` and its rules re-simulated for the perturbation test. Writes report.md, summary.json
+A config population is drawn from the config's families (split by its weights), knobs, states and grid —
+the same rule distribution as the generator's candidates, not the same rules — and shown *before* the
+band filter unless ``--in-band``. A dataset is decoded from its ``input_ids``; with a ``manifest.json``
+(``nca generate`` output) its rows are also rebuilt from their labels, and the report says how many
+reproduce exactly. Rules are re-simulated from frame 0 for the perturbation test. Writes report.md, summary.json
 and the figures into ``--out``.
 """
 
