@@ -1,6 +1,6 @@
 """Generation speed of the paper configuration (12×12, 10 states, 27 frames, 1,024 tokens per sequence).
 
-    python benchmarks/generation.py [--device auto|cpu|cuda] [--batch 1024] [--seconds 10]
+    python benchmarks/generation.py [--device auto|cpu|cuda] [--batch 512] [--seconds 10] [--compile]
 
 Prints figures and, last, one JSON line with tokens_per_s (simulate + tokenise, steady state),
 rules_scored_per_s (the reference gzip score, including its separate rollout) and device.
@@ -33,9 +33,12 @@ def timed(fn, seconds: float) -> tuple[int, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--batch", type=int, default=1024)
+    parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument("--compile", action="store_true", help="NCA_COMPILE=1: torch.compile the neural fast path")
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
+    if args.compile:
+        os.environ["NCA_COMPILE"] = "1"
     device = nc.resolve_device(args.device)
     batch = args.batch
 
@@ -58,6 +61,7 @@ def main() -> None:
         "threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
         "batch": batch,
+        "compiled": bool(args.compile),
         "tokens_per_s": round(tokens / t_tok),
         "sequences_per_s": round(tokens / REFERENCE_SEQ_LEN / t_tok, 1),
         "rules_scored_per_s": round(rules / t_score, 1),
