@@ -25,6 +25,8 @@ def configure_eval(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated rule families to evaluate on (default: every family)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, …")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy machine)")
     parser.add_argument("--baselines-only", action="store_true", help="no model: compute the baselines only")
     parser.add_argument("--export-tasks", metavar="DIR", default=None,
                         help="also write the task set as a dataset folder (parquet + card) to DIR")
@@ -34,6 +36,10 @@ def configure_eval(parser: argparse.ArgumentParser) -> None:
 def run_eval(args: argparse.Namespace) -> int:
     from .tasks import build_task_set, export_task_set, get_task_set_spec
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     families = tuple(f.strip() for f in args.families.split(",") if f.strip()) if args.families else None
     if args.export_tasks:
         spec = get_task_set_spec(args.task_set, rules_per_cell=args.rules_per_cell, families=families)
