@@ -220,6 +220,11 @@ def test_cli_eval_and_clean_errors(patch_model, tmp_path, capsys):
     code = main(["eval", "--export-tasks", str(tmp_path / "ts"), "--model", str(path), "--rules-per-cell", "1",
                  "--families", "symbolic", "--tasks", "reverse", "--no-plots"])
     assert code == 0 and (tmp_path / "ts" / "reverse").is_dir()
+    code = main(["eval", "--baselines-only", "--families", "symbolic", "--rules-per-cell", "1", "--tasks",
+                 "next_step,rule_id", "--out", str(tmp_path / "base"), "--no-plots", "--threads", "1"])
+    base = json.loads((tmp_path / "base" / "report.json").read_text())
+    assert code == 0 and base["next_step"]["baselines"]["oracle"]["exact_match"] == 1.0
+    assert "cell_accuracy" not in base["next_step"]  # no model, no model numbers
 
 
 def test_task_spec_follows_the_model_and_fits_its_context():
