@@ -146,6 +146,8 @@ def parse_args(argv: list[str] | None = None):
     try:
         nca_args, training_args, model_args = parser.parse_args_and_config(args=argv)
     except SystemExit as err:  # argparse's exit on a bad flag: make it an error the CLI can print
+        if not err.code:  # --help
+            raise
         raise ValueError(f"bad training arguments (see the message above): {' '.join(argv)}") from err
     return nca_args, training_args, model_args
 
