@@ -404,6 +404,8 @@ def summarise(runs: list[dict], arms: list[Arm], seeds: tuple[int, ...]) -> dict
             "speedup": _stats([r["speedup"] for r in rs if r["speedup"] is not None]),
             "reached_scratch_final": f"{sum(r['speedup'] is not None for r in rs)}/{len(rs)}",
             "stage1_tokens": rs[0].get("stage1", {}).get("tokens", 0),
+            "stage1_final_loss": _stats([r["stage1"]["train_loss"][-1]["loss"] for r in rs
+                                         if r.get("stage1", {}).get("train_loss")]),
         }
     return summary
 
@@ -662,12 +664,13 @@ def report_markdown(results: dict, plots: list[str]) -> str:
         "scratch's language tokens / the tokens the arm needs to reach scratch's final validation perplexity "
         "(the paper's measure; stage-1 tokens not counted).",
         "",
-        "| arm | final val ppl | Δ ppl vs scratch | speed-up | reached | stage-1 tokens |",
-        "|---|---|---|---|---|---|",
+        "| arm | final val ppl | Δ ppl vs scratch | speed-up | reached | stage-1 tokens | stage-1 final loss |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, s in results["summary"].items():
         lines.append(f"| {name} | {_fmt(s['final_ppl'])} | {_fmt(s['delta_ppl_vs_scratch'])} | "
-                     f"{_fmt(s['speedup'], 2)} | {s['reached_scratch_final']} | {s['stage1_tokens']:,} |")
+                     f"{_fmt(s['speedup'], 2)} | {s['reached_scratch_final']} | {s['stage1_tokens']:,} | "
+                     f"{_fmt(s['stage1_final_loss'], 2)} |")
     lines += ["", "Per seed (final validation perplexity):", "",
               "| arm | " + " | ".join(f"seed {s}" for s in results["seeds"]) + " |",
               "|---|" + "---|" * len(results["seeds"])]
