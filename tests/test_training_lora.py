@@ -39,7 +39,7 @@ def test_qwen_tokens_lora_trains_new_rows_only(tmp_path):
     base_len = _base_checkpoint(base)
     out = Path(main(["--config", "qwen-tokens", "--model_name_or_path", str(base), "--dataset_name", str(data),
                      "--dtype", "float32", "--use_peft", "true", "--lora_r", "4", "--lora_alpha", "8",
-                     "--max_steps", "4", "--per_device_train_batch_size", "2", "--learning_rate", "1e-2",
+                     "--max_steps", "4", "--per_device_train_batch_size", "2", "--dataloader_num_workers", "0", "--learning_rate", "1e-2",
                      "--warmup_steps", "0", "--pad_vocab_to_multiple_of", "1", "--save_strategy", "no",
                      "--logging_steps", "1", "--disable_tqdm", "true", "--output_dir", str(tmp_path / "run")]))
     enc = json.loads((out / "nca_encoding.json").read_text())
