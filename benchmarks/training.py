@@ -10,6 +10,7 @@ Prints progress, then one JSON line (the last line) with:
   data_tokens_per_s    tokens per second the on-the-fly pipeline produces: builder stream → RowEncoder, i.e.
                        exactly what the trainer reads in the recipe
   data_over_train      their ratio (target >= 10)
+  folder_data_*        the same for rows read from a written folder (what `nca quickstart` trains from)
   gpu_*                with CUDA: tokens/s and model FLOPs utilisation of a Qwen2.5-0.5B-sized model, random init
 """
 
@@ -45,6 +46,19 @@ def data_throughput(rows: int) -> dict:
             "data_rows_timed": rows}
 
 
+def folder_throughput(folder: Path) -> dict:
+    """Tokens/s of the same encoding reading a written folder (what `nca quickstart` trains from)."""
+    from training.data import RowEncoder, encode_dataset, load_nca_rows, patch_tokenizer_from_config
+
+    start = time.perf_counter()
+    raw, cfg = load_nca_rows(str(folder), "train")
+    tokens = rows = 0
+    for row in encode_dataset(raw, RowEncoder(patch_tokenizer_from_config(cfg), max_length=1024)):
+        tokens, rows = tokens + len(row["input_ids"]), rows + 1
+    seconds = time.perf_counter() - start
+    return {"folder_data_tokens_per_s": tokens / seconds, "folder_rows_timed": rows}
+
+
 def train_throughput(steps: int, warmup: int, workdir: Path) -> dict:
     """Tokens/s of tiny-cpu under the SFTTrainer, from a written folder (data cost excluded)."""
     from transformers import TrainerCallback
@@ -55,6 +69,7 @@ def train_throughput(steps: int, warmup: int, workdir: Path) -> dict:
     batch = 8
     folder = write_sample_folder(workdir / "data", "tiny", (steps + warmup + 2) * batch)
     times: list[float] = []
+    folder_rate = folder_throughput(folder)
 
     class Clock(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
@@ -67,7 +82,8 @@ def train_throughput(steps: int, warmup: int, workdir: Path) -> dict:
     timed = times[warmup:]
     seconds = timed[-1] - timed[0]
     return {"train_tokens_per_s": (len(timed) - 1) * batch * seq_len / seconds,
-            "train_steps_per_s": (len(timed) - 1) / seconds, "train_batch": batch, "train_seq_len": seq_len}
+            "train_steps_per_s": (len(timed) - 1) / seconds, "train_batch": batch, "train_seq_len": seq_len,
+            **folder_rate}
 
 
 def gpu_throughput(steps: int = 20, warmup: int = 5, batch: int = 16, seq_len: int = 1024, device: str = "cuda",
@@ -134,6 +150,7 @@ def main(argv: list[str] | None = None) -> dict:
         print("tiny-cpu training …", file=sys.stderr)
         result.update(train_throughput(args.steps, args.warmup, Path(tmp)))
     result["data_over_train"] = result["data_tokens_per_s"] / result["train_tokens_per_s"]
+    result["folder_data_over_train"] = result["folder_data_tokens_per_s"] / result["train_tokens_per_s"]
     if args.gpu or torch.cuda.is_available():
         if torch.cuda.is_available():
             print("Qwen2.5-0.5B-sized bf16 on GPU …", file=sys.stderr)

@@ -438,7 +438,9 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> str:
     rank_dir.mkdir(parents=True, exist_ok=True)
     (rank_dir / f"rank{state.process_index}.json").write_text(json.dumps(
         {"rank": state.process_index, "world_size": state.num_processes, "examples": recorder.examples,
-         "first_batch_sha": recorder.first_batch_sha, "steps": trainer.state.global_step}))
+         "first_batch_sha": recorder.first_batch_sha, "steps": trainer.state.global_step,
+         # with dataloader workers the collator runs in them: examples / first_batch_sha stay empty here
+         "dataloader_num_workers": training_args.dataloader_num_workers}))
     trainer.save_model(training_args.output_dir)
     if trainer.is_world_process_zero():
         if peft_config is not None:  # also keep a merged, directly loadable copy
