@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -123,6 +124,11 @@ def test_nca_rules_respect_the_band_and_mixed_stage1_uses_both_id_ranges(tmp_pat
     is_text = (rows >= 10_002).all(1)
     assert is_text.sum() == info["text_sequences"] == rows.shape[0] // 2
     assert (rows[~is_text] < 10_002).all() and (rows[~is_text][:, 0] == 10_000).all()  # frame_start first
+
+    small_alphabet = replace(budget, nca_states=4)
+    rows4, vocab4, _ = st.stage1_data(st.Arm("nca", "nca", band=(0.2, 1.0)), small_alphabet, corpus, seed=0,
+                                      device="cpu")
+    assert vocab4 == 4**4 + 2 and rows4.max() < vocab4 and (rows4[:, 0] == 256).all()
 
 
 def test_stage1_model_shares_blocks_with_base():

@@ -72,6 +72,7 @@ class Budget:
     lr_lang: float = 1e-3
     grid: int = 12
     trajectories_per_rule: int = 2
+    nca_states: int = NCA_STATES
     max_train_bytes: int | None = None
     max_validation_bytes: int | None = None
     max_english_bytes: int | None = None
@@ -190,7 +191,7 @@ def build_arms(bands: list[str], mixes: list[float], families: list[str], reinit
 
 
 def nca_rules(families: tuple[str, ...], count: int, band: tuple[float, float] | None, seed: int,
-              device: str = "auto") -> list[tuple[dict, float | None, int]]:
+              device: str = "auto", n_states: int = NCA_STATES) -> list[tuple[dict, float | None, int]]:
     """``count`` rules split evenly over ``families``, kept only if their reference gzip score (a separate
     scoring rollout from the given seed) lies in ``band``. Returns (spec, score, scoring seed) triples."""
     import nca_core as nc
@@ -204,31 +205,33 @@ def nca_rules(families: tuple[str, ...], count: int, band: tuple[float, float] |
         tried, rnd = 0, 0
         while len(kept) < need:
             batch = max(64, 2 * (need - len(kept)))
-            specs = nc.sample_rules(family, batch, seed=seed * 1009 + rnd, n_states=NCA_STATES)
+            specs = nc.sample_rules(family, batch, seed=seed * 1009 + rnd, n_states=n_states)
             score_seeds = [seed * 7919 + tried + i for i in range(batch)]
             rnd += 1
             tried += batch
             if flt is None:
                 kept.extend((s, None, z) for s, z in zip(specs, score_seeds))
             else:
-                scores = score_rules(specs, score_seeds, device=device, n_states=NCA_STATES)
+                scores = score_rules(specs, score_seeds, device=device, n_states=n_states)
                 kept.extend((s, float(v), z) for s, v, z in zip(specs, scores, score_seeds) if flt.contains(float(v)))
             if len(kept) < need and tried >= 40 * need + 512:
                 raise ValueError(f"only {len(kept)} of {tried} sampled {family} rules fall in the complexity band "
-                                 f"{band_label(band)}: widen the band or choose another family")
+                                 f"{band_label(band)} (scored with {n_states} states): widen the band or choose another "
+                                 "family; with fewer states the scores are lower (4 states: median ≈ 0.2)")
         out.extend(kept[:need])
     return out
 
 
 def nca_sequences(n: int, seq_len: int, families: tuple[str, ...], band: tuple[float, float] | None, seed: int,
-                  grid: int = 12, trajectories_per_rule: int = 2, device: str = "auto") -> np.ndarray:
+                  grid: int = 12, trajectories_per_rule: int = 2, device: str = "auto",
+                  n_states: int = NCA_STATES) -> np.ndarray:
     """(n, seq_len) patch-token sequences, one trajectory per sequence (cut to seq_len), as in the paper."""
     import nca_core as nc
     from nca_core.tokens import PatchTokenizer
 
-    tok = PatchTokenizer(NCA_STATES, NCA_PATCH, grid, grid)
+    tok = PatchTokenizer(n_states, NCA_PATCH, grid, grid)
     n_rules = math.ceil(n / trajectories_per_rule)
-    rules = [spec for spec, _, _ in nca_rules(families, n_rules, band, seed, device)]
+    rules = [spec for spec, _, _ in nca_rules(families, n_rules, band, seed, device, n_states)]
     specs = [rules[i % n_rules] for i in range(n)]
     init_seeds = [seed * 1_000_003 + i for i in range(n)]
     frames = math.ceil(seq_len / tok.tokens_per_frame)
@@ -258,10 +261,10 @@ def stage1_data(arm: Arm, budget: Budget, corpus: LanguageCorpus, seed: int, dev
     if arm.kind in ("text", "shuffled"):
         rows, epochs = text_sequences(corpus.english_ids, n, budget.seq_len, seed, arm.kind == "shuffled")
         return rows, corpus.vocab_size, {"source": "english", "epochs": round(epochs, 3)}
-    nca_vocab = NCA_STATES ** (NCA_PATCH**2) + 2
+    nca_vocab = budget.nca_states ** (NCA_PATCH**2) + 2
     n_nca = round(arm.mix * n)
     rows = nca_sequences(n_nca, budget.seq_len, arm.families, arm.band, seed, budget.grid,
-                         budget.trajectories_per_rule, device)
+                         budget.trajectories_per_rule, device, budget.nca_states)
     info: dict[str, Any] = {"source": "nca", "nca_sequences": n_nca, "families": list(arm.families),
                             "band": arm.band, "rules": math.ceil(n_nca / budget.trajectories_per_rule)}
     if n_nca == n:
@@ -638,8 +641,8 @@ def report_markdown(results: dict, plots: list[str]) -> str:
         f"({c['train_epochs']} epochs), lr {b['lr_lang']:g}, AdamW wd 1e-4, cosine, clip 1.0; validation on "
         f"{c['validation_tokens_per_eval']:,} tokens every {b['eval_every']} steps.",
         f"- Stage 1: {b['stage1_steps']} steps = {b['stage1_steps'] * b['batch'] * b['seq_len']:,} tokens, "
-        f"lr {b['lr_stage1']:g}. NCA: {NCA_STATES}-state rules on a {b['grid']}×{b['grid']} torus, 2×2 patch "
-        f"tokens (10,002-id vocabulary), one trajectory per sequence, {b['trajectories_per_rule']} "
+        f"lr {b['lr_stage1']:g}. NCA: {b['nca_states']}-state rules on a {b['grid']}×{b['grid']} torus, 2×2 patch "
+        f"tokens ({b['nca_states'] ** 4 + 2:,}-id vocabulary), one trajectory per sequence, {b['trajectories_per_rule']} "
         "trajectories per rule, complexity band on the reference gzip-int32 scale. English baseline: the "
         f"Python reference manual's topic texts ({c['english_tokens']:,} tokens with the code tokenizer).",
         "- Transfer: every block and the final norm carry over; embedding and head are replaced by the "
@@ -716,6 +719,10 @@ def configure_study(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reinit_layers", default="all", help="layers the --reinit arms reset, e.g. 0,1 (default all)")
     parser.add_argument("--baselines", nargs="*", default=["text"], choices=["text", "shuffled"],
                         help="token-matched stage-1 baselines (default: text)")
+    parser.add_argument("--nca_states", type=int, default=None,
+                        help=f"NCA alphabet size (default {NCA_STATES}, the paper's: 10,002 tokens). Fewer states "
+                             "(e.g. 4 → 258 tokens) give a vocabulary a small budget can learn; the complexity "
+                             "band is then scored with that alphabet")
     parser.add_argument("--stage1_steps", type=int, default=None, help="override the budget's stage-1 steps")
     parser.add_argument("--lang_steps", type=int, default=None, help="override the budget's language steps")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -724,10 +731,11 @@ def configure_study(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> StudyConfig:
     budget = BUDGETS[args.budget]
-    overrides = {k: getattr(args, k) for k in ("stage1_steps", "lang_steps") if getattr(args, k, None)}
+    overrides = {k: getattr(args, k) for k in ("stage1_steps", "lang_steps", "nca_states")
+                 if getattr(args, k, None) is not None}
     for k, v in overrides.items():
-        if v <= 0:
-            raise ValueError(f"--{k} must be positive, got {v}")
+        if v <= 0 or (k == "nca_states" and not 2 <= v <= 36):
+            raise ValueError(f"--{k} must be positive (--nca_states between 2 and 36), got {v}")
     budget = replace(budget, **overrides)
     if budget.lang_steps < budget.eval_every:
         budget = replace(budget, eval_every=max(1, budget.lang_steps // 4))
@@ -757,8 +765,8 @@ def command_line(args: argparse.Namespace) -> str:
         parts += ["--reinit_layers", args.reinit_layers]
     if args.baselines != ["text"]:
         parts += ["--baselines", *args.baselines]
-    for key in ("stage1_steps", "lang_steps"):
-        if getattr(args, key):
+    for key in ("nca_states", "stage1_steps", "lang_steps"):
+        if getattr(args, key) is not None:
             parts += [f"--{key}", str(getattr(args, key))]
     if args.device != "auto":
         parts += ["--device", args.device]
