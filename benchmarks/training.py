@@ -142,7 +142,13 @@ def main(argv: list[str] | None = None) -> dict:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import torch
+    import yaml
 
+    from training.pretrain import resolve_recipe
+
+    threads = yaml.safe_load(resolve_recipe("tiny-cpu").read_text()).get("torch_num_threads")
+    if threads:  # the data pipeline runs in the trainer's process: measure it with the recipe's thread count
+        torch.set_num_threads(threads)
     result: dict = {"cpu_threads": torch.get_num_threads()}
     print("data pipeline …", file=sys.stderr)
     result.update(data_throughput(args.data_rows))
