@@ -373,18 +373,25 @@ def push_folder(output_dir: str, repo_id: str, private: bool | None, token: str 
 # ----------------------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None, callbacks: list | None = None) -> str:
     """Run a recipe; returns the output folder. ``callbacks``: extra ``TrainerCallback``s (e.g. timers)."""
+    import torch
+
     argv = list(sys.argv[1:] if argv is None else argv)
     nca_args, training_args, model_args = parse_args(argv)
     check_arguments(nca_args, training_args, model_args)
+    threads = torch.get_num_threads()
+    if nca_args.torch_num_threads:
+        torch.set_num_threads(nca_args.torch_num_threads)
+    try:
+        return _run(nca_args, training_args, model_args, argv, callbacks)
+    finally:
+        torch.set_num_threads(threads)  # leave the caller's process as it was
 
+
+def _run(nca_args: NCAArguments, training_args, model_args, argv: list[str], callbacks: list | None) -> str:
     from transformers import TrainerCallback, set_seed
     from trl import SFTTrainer
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
-    if nca_args.torch_num_threads:
-        import torch
-
-        torch.set_num_threads(nca_args.torch_num_threads)
     set_seed(training_args.seed)
     max_length = training_args.max_length or 1024
 
