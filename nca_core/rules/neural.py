@@ -183,7 +183,7 @@ def _fast_step(grid, table, w2, w3t, beta, tau, n: int) -> tuple[torch.Tensor, t
     flat = idx + (offsets * n**3)[:, :, None]
     embed = torch.nn.functional.embedding
     hid = embed(flat[:, 0], table) + embed(flat[:, 1], table) + embed(flat[:, 2], table)  # (B, HW, 4)
-    z = torch.relu(torch.bmm(hid, w2))  # (B, HW, 16)
+    z = torch.bmm(hid, w2).relu_()  # (B, HW, 16)
     # logits with the state axis in the middle, (B, n, HW): per-state slices are contiguous rows of cells
     logits = torch.bmm(w3t, z.transpose(1, 2))
     if beta is not None:
