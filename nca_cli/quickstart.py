@@ -18,6 +18,7 @@ from pathlib import Path
 DEFAULTS = {"num_sequences": 2400, "max_steps": 300, "num_examples": 48}
 _COUNTS = {"num_examples", "num_malformed", "threshold", "horizon"}
 SMOKE = {"num_sequences": 64, "max_steps": 6, "num_examples": 4}
+RULES_PER_CELL = {"default": 16, "smoke": 2}  # held-out rules per (family, complexity band) of the task set
 
 
 def configure_quickstart(parser: argparse.ArgumentParser) -> None:
@@ -66,7 +67,8 @@ def run_quickstart(args: argparse.Namespace) -> int:
     t = time.time()
     model, encoding = load_model(str(out / "model"), device="cpu")
     report = run_eval(None, model=model, encoding=encoding, num_examples=settings["num_examples"],
-                      out_dir=out / "eval", device="cpu", families=tuple(config.families))
+                      out_dir=out / "eval", device="cpu", families=tuple(config.families),
+                      rules_per_cell=RULES_PER_CELL["smoke" if args.smoke else "default"])
     timings["eval_s"] = time.time() - t
 
     print(f"[4/4] writing the report → {out / 'report.md'}")
