@@ -65,9 +65,16 @@ def gzip_scores(frames: torch.Tensor | np.ndarray, scale: str = "gzip-int32-ref"
         payload = tok.patch_ids(frames).to(torch.int32).cpu().numpy().astype("<i4")
     else:
         payload = frames.to(torch.uint8).cpu().numpy()
-    blobs = [row.tobytes() for row in payload.reshape(payload.shape[0], -1)]
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:  # zlib releases the GIL
-        return np.fromiter(pool.map(_gzip_ratio_fast, blobs), dtype=np.float64, count=len(blobs))
+    rows = payload.reshape(payload.shape[0], -1)
+    if threads <= 1 or len(rows) < 64:
+        return _gzip_ratios(rows)
+    chunks = np.array_split(rows, threads)  # one task per thread: per-blob tasks cost more than they save
+    with ThreadPoolExecutor(max_workers=threads) as pool:  # zlib releases the GIL
+        return np.concatenate(list(pool.map(_gzip_ratios, chunks)))
+
+
+def _gzip_ratios(rows: np.ndarray) -> np.ndarray:
+    return np.array([_gzip_ratio_fast(row.tobytes()) for row in rows], dtype=np.float64)
 
 
 def _gzip_ratio_fast(data: bytes) -> float:
