@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,44 +89,7 @@ def patch_tokenizer_from_config(cfg: dict) -> PatchTokenizer:
 
 
 # --------------------------------------------------------------------------------------------------- sources
-@dataclass
-class FallbackConfig:
-    """Used only when dataset_builder is not importable: neural rules simulated with nca_core directly."""
-
-    name: str = "tiny"
-    family: str = "neural"
-    n_states: int = 10
-    patch: int = 2
-    height: int = 12
-    width: int = 12
-    burn_in: int = 10
-    frames: int = 27
-    max_tokens: int | None = None
-    seed: int = 0
-
-
-def _fallback_rows(config: FallbackConfig, split: str, shards: list[int], num_shards: int,
-                  batch: int = 64) -> Iterator[dict]:
-    import nca_core as nc
-    from nca_core.simulate import SimConfig
-
-    pt = PatchTokenizer(config.n_states, config.patch, config.height, config.width)
-    sim = SimConfig(config.height, config.width, config.burn_in, config.frames)
-    split_seed = {"train": 0, "validation": 1, "test": 2}.get(split, 3)
-    step = 0
-    while True:
-        shard = shards[step % len(shards)]
-        seed = config.seed * 1_000_003 + split_seed * 7919 + ((step // len(shards)) * num_shards + shard)
-        specs = nc.sample_rules(config.family, batch, seed=seed, n_states=config.n_states)
-        frames = nc.rollout(specs, [seed * batch + i for i in range(batch)], sim, device="cpu")
-        ids = pt.encode(frames, max_tokens=config.max_tokens).numpy()
-        for spec, row in zip(specs, ids):
-            yield {"input_ids": row.tolist(), "family": spec["family"], "rule_spec": nc.spec_to_json(spec)}
-        step += 1
-
-
-def load_nca_rows(name: str, split: str = "train", overrides: dict | None = None, streaming: bool = True,
-                  seed: int = 0):
+def load_nca_rows(name: str, split: str = "train", overrides: dict | None = None, streaming: bool = True):
     """Return (dataset, data_config dict) for a builder config name, a local folder or a Hub id."""
     import datasets
 
@@ -142,37 +104,12 @@ def load_nca_rows(name: str, split: str = "train", overrides: dict | None = None
         require_online(name, "dataset")
         ds = datasets.load_dataset(name, split=split, streaming=streaming)
         return ds, {"source": name, **overrides}
-    try:
-        from dataset_builder import load_nca_dataset
-        from dataset_builder.configs import get_config
-    except ImportError:
-        return _fallback_dataset(name, split, overrides, seed)
+    from dataset_builder import load_nca_dataset
+    from dataset_builder.configs import get_config
+
     config = get_config(name, **overrides)  # raises on unknown names / bad overrides, before any work
     ds = load_nca_dataset(name, split=split, streaming=streaming, **overrides)
     return ds, {"source": "dataset_builder", **_config_dict(config)}
-
-
-def _fallback_dataset(name: str, split: str, overrides: dict, seed: int):
-    import datasets
-
-    import nca_core as nc
-
-    known = {f.name for f in fields(FallbackConfig)}
-    unknown = set(overrides) - known
-    if unknown:
-        raise ValueError(f"unknown dataset override(s) {sorted(unknown)}; known: {sorted(known)}")
-    family = name if name in nc.FAMILIES else "neural"
-    if name not in ("tiny", "paper", "mixed", *nc.FAMILIES):
-        raise ValueError(f"dataset {name!r} is neither a folder, a Hub id nor a known data config name")
-    base = FallbackConfig(name=name, family=family, seed=seed)
-    if name == "tiny":  # the same layout as dataset_builder's tiny config
-        base.n_states, base.height, base.width, base.burn_in, base.frames = 4, 8, 8, 4, 8
-    cfg = FallbackConfig(**{**asdict(base), **overrides})
-    num_shards = 8
-    ds = datasets.IterableDataset.from_generator(
-        _fallback_rows, gen_kwargs={"config": cfg, "split": split, "shards": list(range(num_shards)),
-                                    "num_shards": num_shards})
-    return ds, {"source": "nca_core-fallback", **asdict(cfg)}
 
 
 def _folder_config(path: Path) -> dict:

@@ -397,8 +397,7 @@ def _run(nca_args: NCAArguments, training_args, model_args, argv: list[str], cal
 
     # data (config first: the token layout decides the tokenizer and the model's vocabulary)
     overrides = parse_overrides(nca_args.dataset_overrides)
-    raw, data_config = load_nca_rows(nca_args.dataset_name, nca_args.dataset_split, overrides,
-                                     seed=training_args.seed)
+    raw, data_config = load_nca_rows(nca_args.dataset_name, nca_args.dataset_split, overrides)
     patch_tokenizer = patch_tokenizer_from_config(data_config)
 
     # tokenizer, then model
