@@ -9,7 +9,8 @@ Prints progress, then one JSON line (the last line) with:
                        generator's cost is not counted), after a warm-up
   data_tokens_per_s    tokens per second the on-the-fly pipeline produces: builder stream → RowEncoder, i.e.
                        exactly what the trainer reads in the recipe
-  data_over_train      their ratio (target >= 10)
+  data_over_train      their ratio, generator start-up included (target >= 10)
+  data_steady_over_train  the same from the first row on (the steady state that feeds a long run)
   folder_data_*        the same for rows read from a written folder (what `nca quickstart` trains from)
   gpu_*                with CUDA: tokens/s and model FLOPs utilisation of a Qwen2.5-0.5B-sized model, random init
 """
@@ -37,13 +38,14 @@ def data_throughput(rows: int) -> dict:
     start = time.perf_counter()
     raw, cfg = load_nca_rows("tiny", "train")
     encoded = encode_dataset(raw, RowEncoder(patch_tokenizer_from_config(cfg), max_length=1024))
-    tokens, first = 0, None
+    tokens, first, first_tokens = 0, None, 0
     for _, row in zip(range(rows), encoded):
         tokens += len(row["input_ids"])
-        first = first or time.perf_counter() - start
+        if first is None:
+            first, first_tokens = time.perf_counter() - start, tokens
     seconds = time.perf_counter() - start
     return {"data_tokens_per_s": tokens / seconds, "data_rows_per_s": rows / seconds, "data_first_row_s": first,
-            "data_rows_timed": rows}
+            "data_steady_tokens_per_s": (tokens - first_tokens) / (seconds - first), "data_rows_timed": rows}
 
 
 def folder_throughput(folder: Path) -> dict:
@@ -156,6 +158,7 @@ def main(argv: list[str] | None = None) -> dict:
         print("tiny-cpu training …", file=sys.stderr)
         result.update(train_throughput(args.steps, args.warmup, Path(tmp)))
     result["data_over_train"] = result["data_tokens_per_s"] / result["train_tokens_per_s"]
+    result["data_steady_over_train"] = result["data_steady_tokens_per_s"] / result["train_tokens_per_s"]
     result["folder_data_over_train"] = result["folder_data_tokens_per_s"] / result["train_tokens_per_s"]
     if args.gpu or torch.cuda.is_available():
         if torch.cuda.is_available():
