@@ -122,7 +122,9 @@ class NeuralFamily(RuleFamily):
     def build(self, specs: list[RuleSpec], device: torch.device) -> BatchedRule:
         n = specs[0]["n_states"]
         preset = specs[0]["preset"]
-        w1, w2, w3 = batch_weights([s["seed"] for s in specs], preset, n)
+        # each distinct rule is drawn once (fingerprinting repeats a rule once per probe grid)
+        seeds, inverse = np.unique(np.array([s["seed"] for s in specs], dtype=np.int64), return_inverse=True)
+        w1, w2, w3 = (w[inverse] for w in batch_weights(seeds.tolist(), preset, n))
         w1 = state_weights(preset, w1)
         eff = torch.as_tensor(w1.reshape(len(specs), 9, n, HIDDEN[0]), device=device)  # (B, 9, n, 4)
         # row table [b, row, a·n² + b·n + c] = eff[row, 0, a] + eff[row, 1, b] + eff[row, 2, c]
