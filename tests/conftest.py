@@ -3,6 +3,8 @@
 import os
 import tempfile
 
+import pytest
+
 _TMP = tempfile.mkdtemp(prefix="nca-tests-")
 for key, value in {
     "HF_HUB_OFFLINE": "1",
@@ -16,3 +18,14 @@ for key, value in {
     "WANDB_DISABLED": "true",
 }.items():
     os.environ.setdefault(key, value)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One intra-op torch thread for the test (restored after): the data pipeline's own setting."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

@@ -14,12 +14,7 @@ from nca_cli.main import main
 GEN = ["--config", "tiny", "--set", "shard_size=8", "--set", "candidates_per_round=16", "--device", "cpu", "--quiet"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

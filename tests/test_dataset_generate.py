@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 import nca_core as nc
 from dataset_builder import load_nca_dataset
@@ -15,12 +14,7 @@ from nca_core.complexity import score_rules
 SMALL = {"shard_size": 8, "candidates_per_round": 16}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_shard_is_deterministic_and_rows_replay_from_labels():

@@ -23,12 +23,7 @@ SMALL = {"shard_size": 8, "candidates_per_round": 16}
 DUPLICATE_PRONE = dict(grid=4, frames=3, max_tokens=None, band=(0.0, 1.0), drop_trivial=False, **SMALL)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def data_bytes(folder: Path) -> dict[str, bytes]:
