@@ -11,7 +11,6 @@ Scales of the gzip score
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -47,11 +46,6 @@ class Band:
 
     def label(self) -> str:
         return f"{self.scale}:({self.lower:g},{self.upper:g})"
-
-
-def gzip_ratio(data: bytes) -> float:
-    """len(gzip level 9 of data, header included) / len(data)."""
-    return len(gzip.compress(data, compresslevel=9, mtime=0)) / len(data)
 
 
 def gzip_scores(frames: torch.Tensor | np.ndarray, scale: str = "gzip-int32-ref",
