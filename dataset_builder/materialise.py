@@ -75,9 +75,14 @@ def sha256_file(path: Path) -> str:
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """``write(tmp)`` then rename onto ``path``; a full disk raises :class:`MaterialiseError`, keeping ``path``."""
+    """``write(tmp)`` then rename onto ``path``; a full disk raises :class:`MaterialiseError`, keeping ``path``.
+
+    A temporary file a killed run left for the same ``path`` is removed first, so a resumed run leaves none.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    for stale in path.parent.glob(f".{path.name}.tmp-*"):  # left by a killed run: one writer owns each path
+        stale.unlink(missing_ok=True)
     try:
         write(tmp)
         with open(tmp, "rb+") as f:

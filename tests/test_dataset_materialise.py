@@ -170,6 +170,9 @@ def test_resume_after_sigkill_gives_the_uninterrupted_result(tmp_path):
     assert not (killed / "manifest.json").exists()
     finished = len(list(done.glob("*.json")))
     assert 3 <= finished < 12
+    # what a kill in mid-write leaves (planted, so the check does not hang on the kill's timing)
+    pending = sorted({f"train-{i:05d}" for i in range(12)} - {p.stem for p in done.glob("*.json")})[0]
+    (killed / "data" / f".{pending}-of-00012.parquet.tmp-99999999").write_bytes(b"half a parquet")
     rerun = subprocess.run([*cmd, "--out", str(killed)], env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     clean = tmp_path / "clean"
