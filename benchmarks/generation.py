@@ -1,9 +1,12 @@
 """Generation speed of the paper configuration (12×12, 10 states, 27 frames, 1,024 tokens per sequence).
 
-    python benchmarks/generation.py [--device auto|cpu|cuda] [--workers N] [--batch 512] [--seconds 10] [--compile]
+    python benchmarks/generation.py [--device auto|cpu|cuda] [--workers N] [--batch 512] [--seconds 10]
+                                    [--cpu-kernel numba|torch] [--compile]
 
 On CPU, ``--workers`` processes (default: one per core), each simulating single-threaded, run side by
-side; the figures are their sum. Prints figures and, last, one JSON line with tokens_per_s (sample
+side; the figures are their sum. Neural rules run the fused numba kernel on CPU (``--cpu-kernel torch``:
+the torch step, for comparison); ``--compile`` torch.compiles the torch step (GPU, or with
+``--cpu-kernel torch``). Prints figures and, last, one JSON line with tokens_per_s (sample
 rules + simulate + tokenise, steady state), rules_scored_per_s (the reference gzip score, including its
 separate rollout) and device.
 """
@@ -34,7 +37,8 @@ def timed(fn, seconds: float) -> tuple[int, float]:
 
 
 def worker(job: tuple) -> dict:
-    kind, rank, device, batch, seconds, compile_ = job
+    kind, rank, device, batch, seconds, compile_, cpu_kernel = job
+    os.environ["NCA_CPU_KERNEL"] = cpu_kernel
     if compile_:
         os.environ["NCA_COMPILE"] = "1"
     torch.set_num_threads(1)
@@ -54,8 +58,8 @@ def worker(job: tuple) -> dict:
     return {"done": done, "seconds": elapsed}
 
 
-def run(kind: str, workers: int, device: str, batch: int, seconds: float, compile_: bool) -> float:
-    jobs = [(kind, r, device, batch, seconds, compile_) for r in range(workers)]
+def run(kind: str, workers: int, device: str, batch: int, seconds: float, compile_: bool, cpu_kernel: str) -> float:
+    jobs = [(kind, r, device, batch, seconds, compile_, cpu_kernel) for r in range(workers)]
     if workers == 1:
         return sum(r["done"] / r["seconds"] for r in map(worker, jobs))
     with mp.get_context("spawn").Pool(workers) as pool:
@@ -68,20 +72,24 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="CPU processes (default: one per core)")
     parser.add_argument("--batch", type=int, default=None, help="rules per call (default 512 CPU, 16384 GPU)")
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--compile", action="store_true", help="NCA_COMPILE=1: torch.compile the neural fast path")
+    parser.add_argument("--compile", action="store_true", help="NCA_COMPILE=1: torch.compile the torch step")
+    parser.add_argument("--cpu-kernel", choices=("numba", "torch"), default="numba",
+                        help="NCA_CPU_KERNEL: how neural rules run on CPU")
     args = parser.parse_args()
     device = nc.resolve_device(args.device)
     gpu = device.type == "cuda"
     workers = 1 if gpu else (args.workers or os.cpu_count() or 1)
     batch = args.batch or (16384 if gpu else 512)
-    tokens_per_s = run("tokens", workers, str(device), batch, args.seconds, args.compile)
-    rules_per_s = run("score", workers, str(device), batch, args.seconds, args.compile)
+    opts = (args.seconds, args.compile, args.cpu_kernel)
+    tokens_per_s = run("tokens", workers, str(device), batch, *opts)
+    rules_per_s = run("score", workers, str(device), batch, *opts)
     result = {
         "benchmark": "generation",
         "device": torch.cuda.get_device_name(device) if gpu else "cpu",
         "workers": workers,
         "cpu_count": os.cpu_count(),
         "batch": batch,
+        "cpu_kernel": None if gpu else args.cpu_kernel,
         "compiled": bool(args.compile),
         "tokens_per_s": round(tokens_per_s),
         "sequences_per_s": round(tokens_per_s / REFERENCE_SEQ_LEN, 1),

@@ -86,15 +86,21 @@ def score_rules(specs: Sequence[RuleSpec], seeds: Sequence[int], scale: str = "g
 
 def state_counts(frames: torch.Tensor | np.ndarray, n_states: int) -> torch.Tensor:
     """(B, n_states) int64 histogram of states over each whole trajectory."""
-    x = torch.as_tensor(frames).to(torch.int64)
+    x = torch.as_tensor(frames)
     b = x.shape[0]
-    offset = (torch.arange(b, device=x.device) * n_states)[:, None]
-    return torch.bincount((x.reshape(b, -1) + offset).reshape(-1), minlength=b * n_states).reshape(b, n_states)
+    offset = (torch.arange(b, device=x.device, dtype=torch.int32) * n_states)[:, None]
+    flat = (x.reshape(b, -1).to(torch.int32) + offset).reshape(-1)
+    return torch.bincount(flat, minlength=b * n_states).reshape(b, n_states)
 
 
 def state_entropy(frames: torch.Tensor | np.ndarray, n_states: int) -> np.ndarray:
     """Shannon entropy (bits) of the state histogram over the whole trajectory, per sequence (B,)."""
-    counts = state_counts(frames, n_states).double()
+    return counts_entropy(state_counts(frames, n_states))
+
+
+def counts_entropy(counts: torch.Tensor) -> np.ndarray:
+    """Shannon entropy (bits) of each row of a (B, n) histogram (e.g. :func:`state_counts`)."""
+    counts = counts.double()
     p = counts / counts.sum(-1, keepdim=True)
     return (-(p * torch.log2(p.clamp_min(1e-300))).sum(-1)).clamp_min(0.0).cpu().numpy()
 
@@ -104,7 +110,8 @@ def activity(frames: torch.Tensor | np.ndarray) -> np.ndarray:
     x = torch.as_tensor(frames)
     if x.shape[1] < 2:
         return np.zeros(x.shape[0])
-    return (x[:, 1:] != x[:, :-1]).double().mean(dim=(1, 2, 3)).cpu().numpy()
+    changed = (x[:, 1:] != x[:, :-1]).sum(dim=(1, 2, 3))
+    return (changed.double() / x[0, 1:].numel()).cpu().numpy()
 
 
 def activity_curve(frames: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -127,11 +134,12 @@ def period_and_transient(frames: torch.Tensor | np.ndarray) -> tuple[np.ndarray,
     then checked cell by cell (a hash collision falls back to an exact scan of that sequence)."""
     x = torch.as_tensor(frames).cpu()
     b, t = x.shape[:2]
-    flat = x.reshape(b, t, -1).to(torch.int64)
-    weights = torch.as_tensor(_HASH_WEIGHTS[: flat.shape[-1]])
-    if len(weights) < flat.shape[-1]:
-        weights = torch.as_tensor(np.random.default_rng(0x48415348).integers(1, 2**62, flat.shape[-1]) * 2 + 1)
-    h = (flat * weights).sum(-1)  # (B, T), wrapping int64 arithmetic
+    flat = x.reshape(b, t, -1).to(torch.uint8).contiguous()  # states < 256
+    pad = -flat.shape[-1] % 8
+    words = torch.nn.functional.pad(flat, (0, pad)) if pad else flat
+    words = words.view(torch.int64)  # 8 cells per word
+    weights = torch.as_tensor(np.random.default_rng(0x48415348).integers(1, 2**62, words.shape[-1]) * 2 + 1)
+    h = (words * weights).sum(-1)  # (B, T), wrapping int64 arithmetic
     same = (h[:, :, None] == h[:, None, :]) & torch.ones(t, t, dtype=torch.bool).triu(1)  # (B, i, j), i < j
     recurs = same.any(1)  # (B, j): frame j repeats an earlier frame
     has = recurs.any(1)
@@ -145,8 +153,6 @@ def period_and_transient(frames: torch.Tensor | np.ndarray) -> tuple[np.ndarray,
         periods[k], transients[k] = _scan(flat[k].numpy())
     return periods, transients
 
-
-_HASH_WEIGHTS = np.random.default_rng(0x48415348).integers(1, 2**62, 4096) * 2 + 1
 
 
 def _scan(traj: np.ndarray) -> tuple[int, int]:

@@ -55,11 +55,10 @@ def behaviour_fingerprints(specs: Sequence[RuleSpec], height: int = 12, width: i
                                 for k in range(PROBE_COUNT)]) for m in np.unique(n)}
     if not specs:
         return np.zeros((0, PROBE_COUNT * height * width), dtype=np.uint8)
-    initial = np.stack([probes[int(m)] for m in n], axis=1).reshape(-1, height, width)  # probe-major
-    frames = rollout(specs * PROBE_COUNT, [PROBE_SEED] * (len(specs) * PROBE_COUNT), config, initial=initial,
-                     device=device)
-    response = frames[:, 1].reshape(PROBE_COUNT, len(specs), height * width).transpose(0, 1)
-    return response.reshape(len(specs), -1).cpu().numpy()
+    initial = np.concatenate([probes[int(m)] for m in n])  # rule-major: a rule's probes side by side
+    repeated = [spec for spec in specs for _ in range(PROBE_COUNT)]
+    frames = rollout(repeated, [PROBE_SEED] * len(repeated), config, initial=initial, device=device)
+    return frames[:, 1].reshape(len(specs), -1).cpu().numpy()
 
 
 def cluster_ids(fingerprints: np.ndarray, cells: int = CLUSTER_CELLS) -> np.ndarray:

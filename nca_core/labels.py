@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .complexity import activity, distinct_states, gzip_scores, period_and_transient, state_entropy
+from .complexity import activity, counts_entropy, gzip_scores, period_and_transient, state_counts
 from .rules import RuleSpec, spec_to_json
 
 LABEL_FIELDS = (
@@ -29,10 +29,11 @@ def sequence_labels(specs: Sequence[RuleSpec], seeds: Sequence[int], frames: tor
     if scores is None:
         scores = gzip_scores(frames, scale)
     cells = gzip_scores(frames, "gzip-cells")
-    ent = state_entropy(frames, n_states)
+    counts = state_counts(frames, n_states)
+    ent = counts_entropy(counts)
+    distinct = (counts > 0).sum(-1).cpu().numpy()
     act = activity(frames)
     period, transient = period_and_transient(frames)
-    distinct = distinct_states(frames, n_states)
     rows = []
     for i, spec in enumerate(specs):
         rows.append({

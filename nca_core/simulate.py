@@ -8,7 +8,6 @@ on the batch size, on the device or on the thread count.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ import numpy as np
 import torch
 
 from .rules import RuleSpec, get_family, num_states, validate_spec
-from .rules.base import hash_uniform
+from .rules.base import cpu_threads_wanted, hash_uniform
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ def cpu_threads(device: torch.device):
     if device.type != "cpu":
         yield
         return
-    wanted = int(os.environ.get("NCA_THREADS", "1"))
+    wanted = cpu_threads_wanted()
     before = torch.get_num_threads()
     if wanted == before:
         yield
@@ -144,10 +143,4 @@ def _run(family: str, specs: list[RuleSpec], seeds: list[int], config: SimConfig
         grid = initial_grids(seeds, n, config.height, config.width, device)
     elif bool((grid < 0).any()) or bool((grid >= torch.as_tensor(n, device=device)[:, None, None]).any()):
         raise ValueError("initial grid holds a state outside the rule's alphabet 0..n_states-1")
-    frames = torch.empty((len(specs), config.frames, config.height, config.width), dtype=torch.uint8, device=device)
-    for t in range(config.burn_in + config.frames):
-        if t >= config.burn_in:
-            frames[:, t - config.burn_in] = grid.to(torch.uint8)
-        if t < config.burn_in + config.frames - 1:
-            grid = fam.step(rule, grid, t, keys)
-    return frames
+    return fam.rollout(rule, grid, keys, config.burn_in, config.frames)

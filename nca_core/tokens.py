@@ -70,14 +70,17 @@ class PatchTokenizer:
 
     def patch_ids(self, frames: torch.Tensor | np.ndarray) -> torch.Tensor:
         """(…, H, W) states → (…, patches) int64 patch ids, no delimiters."""
-        x = torch.as_tensor(np.asarray(frames) if not isinstance(frames, torch.Tensor) else frames).to(torch.int64)
+        x = torch.as_tensor(np.asarray(frames) if not isinstance(frames, torch.Tensor) else frames)
         p, n = self.patch, self.n_states
         *lead, h, w = x.shape
         if (h, w) != (self.height, self.width):
             raise ValueError(f"frames are {h}×{w} but the tokenizer is for {self.height}×{self.width} grids")
-        x = x.reshape(*lead, h // p, p, w // p, p).movedim(-3, -2).reshape(*lead, (h // p) * (w // p), p * p)
-        weights = torch.tensor([n**k for k in range(p * p)], dtype=torch.int64, device=x.device)
-        return (x * weights).sum(-1)
+        # Σ cell_k·n^k over the patch, k row-major, summed over strided views (int32 while the ids fit)
+        wide = torch.int32 if self.num_patch_ids < 2**31 else torch.int64
+        ids = torch.zeros((*lead, h // p, w // p), dtype=wide, device=x.device)
+        for k in range(p * p):
+            ids += x[..., k // p :: p, k % p :: p].to(wide) * n**k
+        return ids.reshape(*lead, -1).to(torch.int64)
 
     def encode(self, frames: torch.Tensor | np.ndarray, max_tokens: int | None = None) -> torch.Tensor:
         """(…, T, H, W) → (…, min(T·tokens_per_frame, max_tokens)) int64 ids with delimiters."""

@@ -9,6 +9,7 @@ depends on the other rules in the batch, on the batch size or on the thread coun
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -64,6 +65,27 @@ class RuleFamily:
 
     def step(self, rule: BatchedRule, grid: torch.Tensor, t: int, keys: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def rollout(self, rule: BatchedRule, grid: torch.Tensor, keys: torch.Tensor, burn_in: int,
+                frames: int) -> torch.Tensor:
+        """uint8 (batch, frames, H, W): the grids after ``burn_in`` steps, then one step apart.
+
+        Steps :meth:`step`; a family may override it with a fused kernel computing the same frames."""
+        out = torch.empty((grid.shape[0], frames, *grid.shape[1:]), dtype=torch.uint8, device=grid.device)
+        for t in range(burn_in + frames):
+            if t >= burn_in:
+                out[:, t - burn_in] = grid.to(torch.uint8)
+            if t < burn_in + frames - 1:
+                grid = self.step(rule, grid, t, keys)
+        return out
+
+
+def cpu_threads_wanted() -> int:
+    """CPU threads for simulation: ``NCA_THREADS`` (default 1; parallelism usually comes from processes)."""
+    value = os.environ.get("NCA_THREADS", "1")
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"NCA_THREADS must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def check_keys(spec: RuleSpec, allowed: set[str]) -> None:

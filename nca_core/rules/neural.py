@@ -16,12 +16,17 @@ Implementation: the one-hot input makes the 3×3 conv a sum of table lookups; th
 kernel row are looked up together (n³ rows of 4 values per kernel row). Logits are computed in float32
 and every cell whose top-two margin is too small to be sure of — against float32 rounding or against the
 Gumbel noise of sampling — is recomputed in float64 and, for τ > 0, sampled with counter-based Gumbel
-noise. The result is therefore the float64 rule on every device and batch layout.
+noise. The result is therefore the float64 rule on every device and batch layout. On GPUs a step is a
+chain of batched torch ops (:meth:`NeuralFamily.step`); on CPUs a fused numba kernel runs whole rollouts
+(:mod:`.neural_cpu`), the same function several times faster (``benchmarks/generation.py --cpu-kernel
+torch`` compares the two).
 """
 
 from __future__ import annotations
 
 import os
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -35,6 +40,7 @@ from .base import (
     RuleSpecError,
     check_keys,
     counter_uniform,
+    cpu_threads_wanted,
     hash_uniform,
     require_float,
     require_int,
@@ -42,8 +48,9 @@ from .base import (
 
 HIDDEN = (4, 16)  # conv channels, 1×1 hidden channels (reference)
 PRESETS = {"paper": {"tau": 1e-4, "beta": 0.0}, "fixed": {"tau": 1e-4, "beta": 0.0}}
-_GUMBEL_SPAN = 42.0  # Gumbel noise from 53-bit uniforms lies in (-3.7, 37.5): margins above 42τ are certain
-_FP32_REL_TOL = 1e-4
+GUMBEL_SPAN = 42.0  # Gumbel noise from 53-bit uniforms lies in (-3.7, 37.5): margins above 42τ are certain
+FP32_REL_TOL = 1e-4  # float32 logits closer than this (relative) are recomputed in float64
+NOISE_STREAM = 7  # counter_uniform stream of the sampling noise
 
 
 def rule_weights(spec: RuleSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -123,31 +130,49 @@ class NeuralFamily(RuleFamily):
         n = specs[0]["n_states"]
         preset = specs[0]["preset"]
         # each distinct rule is drawn once (fingerprinting repeats a rule once per probe grid)
-        seeds, inverse = np.unique(np.array([s["seed"] for s in specs], dtype=np.int64), return_inverse=True)
-        w1, w2, w3 = (w[inverse] for w in batch_weights(seeds.tolist(), preset, n))
-        w1 = state_weights(preset, w1)
-        eff = torch.as_tensor(w1.reshape(len(specs), 9, n, HIDDEN[0]), device=device)  # (B, 9, n, 4)
-        # row table [b, row, a·n² + b·n + c] = eff[row, 0, a] + eff[row, 1, b] + eff[row, 2, c]
-        e = eff.reshape(len(specs), 3, 3, n, HIDDEN[0])
-        table = e[:, :, 0, :, None, None] + e[:, :, 1, None, :, None] + e[:, :, 2, None, None, :]
-        params = {
-            "eff64": eff.double(),
-            "table32": table.reshape(-1, HIDDEN[0]),
+        seeds, index = np.unique(np.array([s["seed"] for s in specs], dtype=np.int64), return_inverse=True)
+        w1, w2, w3 = batch_weights(seeds.tolist(), preset, n)
+        eff = state_weights(preset, w1).reshape(len(seeds), 9, n, HIDDEN[0])  # (R, 9, n, 4) kernel order
+        params = {  # weights of the R distinct rules; index (B,): the rule of each batch entry
+            "eff": torch.as_tensor(eff, device=device),
             "w2": torch.as_tensor(w2, device=device),
             "w3": torch.as_tensor(w3, device=device),
-            "w3t": torch.as_tensor(w3, device=device).transpose(1, 2).contiguous(),
+            "index": torch.as_tensor(index.reshape(-1), device=device),
             "tau": torch.tensor([s["tau"] for s in specs], dtype=torch.float64, device=device),
             "beta": torch.tensor([s["beta"] for s in specs], dtype=torch.float64, device=device),
         }
         return BatchedRule(self, specs, device, params)
 
+    def rollout(self, rule: BatchedRule, grid: torch.Tensor, keys: torch.Tensor, burn_in: int,
+                frames: int) -> torch.Tensor:
+        if not use_cpu_kernel(rule):
+            return super().rollout(rule, grid, keys, burn_in, frames)
+        from .neural_cpu import rollout_rules
+
+        p = {k: v.numpy() for k, v in rule.params.items()}
+        grid, keys = grid.contiguous().numpy(), keys.numpy()
+        out = np.empty((grid.shape[0], frames, *grid.shape[1:]), dtype=np.uint8)
+        parts = np.array_split(np.arange(len(grid)), max(1, min(cpu_threads_wanted(), len(grid) // 32)))
+
+        def run(idx: np.ndarray) -> None:
+            sl = slice(int(idx[0]), int(idx[-1]) + 1)
+            rollout_rules(p["eff"], p["w2"], p["w3"], p["index"][sl], p["tau"][sl], p["beta"][sl], keys[sl],
+                          grid[sl], burn_in, out[sl])
+
+        if len(parts) == 1:
+            run(parts[0])
+        else:
+            with ThreadPoolExecutor(len(parts)) as pool:  # the kernel releases the GIL
+                list(pool.map(run, parts))
+        return torch.from_numpy(out)
+
     def step(self, rule: BatchedRule, grid: torch.Tensor, t: int, keys: torch.Tensor) -> torch.Tensor:
-        p = rule.params
+        p = _torch_params(rule)
         b, h, w = grid.shape
         n = rule.specs[0]["n_states"]
         fast = _compiled_fast_step() if compile_enabled() else _fast_step
         beta = p["beta"].float() if bool((p["beta"] != 0).any()) else None
-        best, unsure = fast(grid, p["table32"], p["w2"], p["w3t"], beta, p["tau"].float(), n)
+        best, unsure = fast(grid, p["table32"], p["w2b"], p["w3t"], beta, p["tau"].float(), n)
         if bool(unsure.any()):
             bi, ci = unsure.nonzero(as_tuple=True)
             best[bi, ci] = self._exact(rule, grid.reshape(b, -1), bi, ci, t, keys, n, h, w)
@@ -156,7 +181,7 @@ class NeuralFamily(RuleFamily):
     @staticmethod
     def _exact(rule: BatchedRule, cells, bi, ci, t, keys, n, h, w) -> torch.Tensor:
         """float64 logits (and Gumbel sampling where τ > 0) for the cells (bi, ci): the canonical rule."""
-        p = rule.params
+        p = _torch_params(rule)
         states = cells[bi[:, None], _neighbours(h, w, cells.device)[ci]]  # (U, 9) in kernel order
         eff = p["eff64"]
         flat = ((bi[:, None] * 9 + torch.arange(9, device=bi.device)) * n + states).reshape(-1)
@@ -164,14 +189,14 @@ class NeuralFamily(RuleFamily):
         hid = terms[:, 0]
         for k in range(1, 9):  # fixed summation order: the same bits on every device
             hid = hid + terms[:, k]
-        z = torch.relu(torch.bmm(hid[:, None], p["w2"][bi].double()))
-        logits = torch.bmm(z, p["w3"][bi].double())[:, 0]
+        z = torch.relu(torch.bmm(hid[:, None], p["w2b"][bi].double()))
+        logits = torch.bmm(z, p["w3b"][bi].double())[:, 0]
         if bool((p["beta"] != 0).any()):
             logits = logits + p["beta"][bi, None] * torch.nn.functional.one_hot(cells[bi, ci], n).double()
         tau = p["tau"][bi, None]
         if bool((tau > 0).any()):
             pos = ci[:, None] * n + torch.arange(n, device=ci.device)[None]
-            u = counter_uniform(keys[bi, None], pos, t, stream=7)  # noise of exactly these cells
+            u = counter_uniform(keys[bi, None], pos, t, stream=NOISE_STREAM)  # noise of exactly these cells
             gumbel = -torch.log(-torch.log(u))
             logits = torch.where(tau > 0, logits / tau.clamp_min(1e-300) + gumbel, logits)
         return logits.argmax(-1)
@@ -191,14 +216,49 @@ def _fast_step(grid, table, w2, w3t, beta, tau, n: int) -> tuple[torch.Tensor, t
     if beta is not None:
         logits = logits + beta[:, None, None] * torch.nn.functional.one_hot(grid.reshape(b, -1), n).transpose(1, 2)
     top, second, best = _top_two(logits)
-    unsure = top - second <= _FP32_REL_TOL * (top.abs() + second.abs()) + 1e-30 + _GUMBEL_SPAN * tau[:, None]
+    unsure = top - second <= FP32_REL_TOL * (top.abs() + second.abs()) + 1e-30 + GUMBEL_SPAN * tau[:, None]
     return best, unsure
 
 
+def use_cpu_kernel(rule: BatchedRule) -> bool:
+    """Whether a rollout of ``rule`` runs the fused CPU kernel (:mod:`.neural_cpu`): on the CPU, for up to
+    16 states (its row table has 3·n³ entries), unless ``NCA_CPU_KERNEL=torch`` asks for the torch step."""
+    return (rule.device.type == "cpu" and rule.specs[0]["n_states"] <= 16
+            and os.environ.get("NCA_CPU_KERNEL", "numba") != "torch" and _numba_available())
+
+
+@lru_cache(maxsize=1)
+def _numba_available() -> bool:
+    try:
+        import numba  # noqa: F401
+    except ImportError:  # e.g. a Python numba has no wheel for yet: the torch step computes the same frames
+        warnings.warn("numba is not installed: CPU rollouts of neural rules use the slower torch step",
+                      stacklevel=3)
+        return False
+    return True
+
+
+def _torch_params(rule: BatchedRule) -> dict[str, torch.Tensor]:
+    """The torch step's tables, made on first use: per batch entry, row tables (B·3·n³, 4) float32, float64
+    slices, w2, w3 and w3ᵀ."""
+    p = rule.params
+    if "table32" not in p:
+        index = p["index"]  # one copy of the weights per batch entry
+        eff, p["w2b"], p["w3b"] = p["eff"][index], p["w2"][index], p["w3"][index]
+        b, _, n, _ = eff.shape
+        e = eff.reshape(b, 3, 3, n, HIDDEN[0])
+        # row table [b, row, a·n² + b·n + c] = eff[row, 0, a] + eff[row, 1, b] + eff[row, 2, c]
+        table = e[:, :, 0, :, None, None] + e[:, :, 1, None, :, None] + e[:, :, 2, None, None, :]
+        p["table32"] = table.reshape(-1, HIDDEN[0])
+        p["eff64"] = eff.double()
+        p["w3t"] = p["w3b"].transpose(1, 2).contiguous()
+    return p
+
+
 def compile_enabled() -> bool:
-    """``NCA_COMPILE=1`` runs the float32 fast path through ``torch.compile`` (≈3× faster on CPU after a
-    one-off compile of tens of seconds; needs a C++ compiler). Results are identical either way: every
-    cell the fast path is unsure of is recomputed exactly."""
+    """``NCA_COMPILE=1`` runs the torch step's float32 fast path through ``torch.compile`` (CUDA, or the CPU
+    with ``NCA_CPU_KERNEL=torch``). Results are identical either way: every cell the fast path is unsure
+    of is recomputed exactly."""
     return os.environ.get("NCA_COMPILE", "0") not in ("", "0", "false", "False")
 
 
