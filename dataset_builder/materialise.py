@@ -17,10 +17,12 @@ an earlier shard is regenerated without it), then writes the manifest and card.
 from __future__ import annotations
 
 import errno
+import glob
 import hashlib
 import json
 import multiprocessing as mp
 import os
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -77,12 +79,16 @@ def sha256_file(path: Path) -> str:
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """``write(tmp)`` then rename onto ``path``; a full disk raises :class:`MaterialiseError`, keeping ``path``.
 
-    A temporary file a killed run left for the same ``path`` is removed first, so a resumed run leaves none.
+    A temporary file that a killed run on this machine left for the same ``path`` is removed first, so a
+    resumed run leaves none (files of live processes, or of other machines sharing the folder, are kept).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    for stale in path.parent.glob(f".{path.name}.tmp-*"):  # left by a killed run: one writer owns each path
-        stale.unlink(missing_ok=True)
+    prefix = f".{path.name}.tmp-{socket.gethostname()}-"
+    tmp = path.with_name(f"{prefix}{os.getpid()}")
+    for stale in path.parent.glob(glob.escape(prefix) + "*"):  # left by a killed run on this machine
+        pid = stale.name[len(prefix):]
+        if pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
     try:
         write(tmp)
         with open(tmp, "rb+") as f:
@@ -97,6 +103,18 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    except OverflowError:
+        return False
+    return True
 
 
 def write_json(path: Path, data: Any) -> None:

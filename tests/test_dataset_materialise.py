@@ -5,6 +5,7 @@ import errno
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -172,7 +173,8 @@ def test_resume_after_sigkill_gives_the_uninterrupted_result(tmp_path):
     assert 3 <= finished < 12
     # what a kill in mid-write leaves (planted, so the check does not hang on the kill's timing)
     pending = sorted({f"train-{i:05d}" for i in range(12)} - {p.stem for p in done.glob("*.json")})[0]
-    (killed / "data" / f".{pending}-of-00012.parquet.tmp-99999999").write_bytes(b"half a parquet")
+    half = killed / "data" / f".{pending}-of-00012.parquet.tmp-{socket.gethostname()}-{2**31 - 2}"
+    half.write_bytes(b"half a parquet")  # a dead process's file (pids stay far below 2^31 - 2)
     rerun = subprocess.run([*cmd, "--out", str(killed)], env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     clean = tmp_path / "clean"
