@@ -1,5 +1,8 @@
 """The fused CPU kernel of the neural rule computes exactly what the torch step computes."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -49,3 +52,20 @@ def test_kernel_noise_is_the_counter_noise_bit_for_bit():
         ref = counter_uniform(torch.as_tensor(keys), torch.as_tensor(pos), t, stream).numpy()
         got = np.array([kernel_uniform(int(k), int(p), t, stream) for k, p in zip(keys, pos)])
         assert ref.tobytes() == got.tobytes()
+
+
+def test_without_numba_the_torch_step_gives_the_same_frames(tmp_path):
+    script = (
+        "import sys, warnings\n"
+        "sys.modules['numba'] = None  # as on a Python numba has no wheel for\n"
+        "import numpy as np, nca_core as nc\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    frames = nc.rollout(nc.sample_rules('neural', 40, seed=3), range(40), device='cpu')\n"
+        "assert any('torch step' in str(w.message) for w in caught), [str(w.message) for w in caught]\n"
+        f"np.save({str(tmp_path / 'frames.npy')!r}, frames.numpy())\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    expected = nc.rollout(nc.sample_rules("neural", 40, seed=3), range(40), device="cpu").numpy()
+    assert rollout_rules.signatures
+    np.testing.assert_array_equal(np.load(tmp_path / "frames.npy"), expected)

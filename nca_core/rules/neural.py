@@ -147,8 +147,7 @@ class NeuralFamily(RuleFamily):
                 frames: int) -> torch.Tensor:
         if not use_cpu_kernel(rule):
             return super().rollout(rule, grid, keys, burn_in, frames)
-        from .neural_cpu import rollout_rules
-
+        rollout_rules = _cpu_kernel()
         p = {k: v.numpy() for k, v in rule.params.items()}
         grid, keys = grid.contiguous().numpy(), keys.numpy()
         out = np.empty((grid.shape[0], frames, *grid.shape[1:]), dtype=np.uint8)
@@ -224,18 +223,22 @@ def use_cpu_kernel(rule: BatchedRule) -> bool:
     """Whether a rollout of ``rule`` runs the fused CPU kernel (:mod:`.neural_cpu`): on the CPU, for up to
     16 states (its row table has 3·n³ entries), unless ``NCA_CPU_KERNEL=torch`` asks for the torch step."""
     return (rule.device.type == "cpu" and rule.specs[0]["n_states"] <= 16
-            and os.environ.get("NCA_CPU_KERNEL", "numba") != "torch" and _numba_available())
+            and os.environ.get("NCA_CPU_KERNEL", "numba") != "torch" and _cpu_kernel() is not None)
 
 
 @lru_cache(maxsize=1)
-def _numba_available() -> bool:
+def _cpu_kernel():
+    """The kernel's entry point, or None where numba cannot provide it (the torch step gives the same frames)."""
     try:
-        import numba  # noqa: F401
-    except ImportError:  # e.g. a Python numba has no wheel for yet: the torch step computes the same frames
-        warnings.warn("numba is not installed: CPU rollouts of neural rules use the slower torch step",
-                      stacklevel=3)
-        return False
-    return True
+        from .neural_cpu import rollout_rules
+    except ImportError as err:  # e.g. a Python that numba has no wheel for yet
+        reason = f"numba is not available ({err})"
+    except RuntimeError as err:  # numba found no writable cache folder: set NUMBA_CACHE_DIR
+        reason = f"numba could not set up its cache ({err}); set NUMBA_CACHE_DIR to a writable folder"
+    else:
+        return rollout_rules
+    warnings.warn(f"{reason}: CPU rollouts of neural rules use the slower torch step", stacklevel=3)
+    return None
 
 
 def _torch_params(rule: BatchedRule) -> dict[str, torch.Tensor]:
