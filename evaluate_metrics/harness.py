@@ -33,7 +33,7 @@ import nca_core as nc
 from nca_core.tokens import PatchTokenizer, TextEncoding
 
 from . import scoring
-from .tasks import TASKS, TaskSet, build_task_set, get_task_set_spec
+from .tasks import TASKS, TaskSet, TaskSetSpec, build_task_set, get_task_set_spec
 
 ENCODING_FILE = "nca_encoding.json"
 
@@ -167,6 +167,18 @@ def frame_layout(encoding: dict) -> FrameLayout:
         raise ValueError("the tokenizer does not split the text encoding into one token per cell plus fixed "
                          "separator tokens (e.g. it merges digits); use a tokenizer that splits digits")
     return layout
+
+
+def spec_for_model(spec: TaskSetSpec, model, encoding: dict) -> TaskSetSpec:
+    """``spec`` on the model's grid and alphabet, with no more frames than it was trained on (its data config)
+    or than fit in its context (``max_position_embeddings``)."""
+    max_frames = (encoding.get("data_config") or {}).get("frames")
+    limit = _max_positions(model)
+    if limit:
+        layout = _layout(encoding)
+        by_positions = (limit - len(layout.prefix)) // layout.tokens_per_frame
+        max_frames = min(max_frames or by_positions, by_positions)
+    return spec.for_model(encoding, max_frames)
 
 
 def _layout(encoding: dict) -> FrameLayout:
@@ -454,17 +466,7 @@ def run_eval(model_path: str | None, tasks: list[str] | str = TASKS, num_example
         ts = task_set
     else:
         spec = get_task_set_spec(task_set, **task_overrides)
-        if model is not None:
-            max_frames = (encoding.get("data_config") or {}).get("frames")
-            limit = _max_positions(model)
-            if limit:
-                per = _layout(encoding).tokens_per_frame
-                by_positions = (limit - len(_layout(encoding).prefix)) // per
-                max_frames = min(max_frames or by_positions, by_positions)
-            spec = spec.for_model(encoding, max_frames)
-        else:
-            spec = spec.for_model(encoding)
-        ts = build_task_set(spec=spec)
+        ts = build_task_set(spec=spec_for_model(spec, model, encoding) if model is not None else spec.for_model(encoding))
     ts = ts.head(num_examples)
     report: dict[str, dict] = {}
     traj = [t for t in tasks if t in ("next_step", "long_horizon")]

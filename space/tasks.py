@@ -32,17 +32,10 @@ DEMO_TASK_SET = {"rules_per_cell": 1, "max_candidates": 64}  # a quick build: on
 
 def task_set_for(model, encoding: dict):
     """The demo's task set on the model's grid and sequence length (cached by the harness)."""
-    from evaluate_metrics.harness import _layout, _max_positions
+    from evaluate_metrics.harness import spec_for_model
     from evaluate_metrics.tasks import build_task_set, get_task_set_spec
 
-    spec = get_task_set_spec("nca-eval-v1", **DEMO_TASK_SET)
-    max_frames = (encoding.get("data_config") or {}).get("frames")
-    limit = _max_positions(model)
-    if limit:
-        layout = _layout(encoding)
-        by_positions = (limit - len(layout.prefix)) // layout.tokens_per_frame
-        max_frames = min(max_frames or by_positions, by_positions)
-    return build_task_set(spec=spec.for_model(encoding, max_frames))
+    return build_task_set(spec=spec_for_model(get_task_set_spec("nca-eval-v1", **DEMO_TASK_SET), model, encoding))
 
 
 def pick_example(task_set, family: str, index: int):
