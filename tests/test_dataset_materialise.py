@@ -155,8 +155,9 @@ def test_full_disk_is_a_clear_error_and_keeps_finished_shards(tmp_path, monkeypa
 
 @pytest.mark.slow
 def test_resume_after_sigkill_gives_the_uninterrupted_result(tmp_path):
-    args = ["--config", "tiny", "--num-sequences", "96", "--set", "shard_size=8", "--set", "candidates_per_round=16",
-            "--device", "cpu", "--quiet"]
+    shards = 100  # ≈ 10 ms each: a wide window to kill the run in (12 shards once finished within one poll)
+    args = ["--config", "tiny", "--num-sequences", str(8 * shards), "--set", "shard_size=8",
+            "--set", "candidates_per_round=16", "--device", "cpu", "--quiet"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "nca_cli.main", "generate", *args]
     killed = tmp_path / "killed"
@@ -164,25 +165,25 @@ def test_resume_after_sigkill_gives_the_uninterrupted_result(tmp_path):
     done = killed / ".nca" / "done"
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None and len(list(done.glob("*.json"))) < 3:
-        time.sleep(0.05)
+        time.sleep(0.005)
     assert proc.poll() is None, "the run finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (killed / "manifest.json").exists()
     finished = len(list(done.glob("*.json")))
-    assert 3 <= finished < 12
+    assert 3 <= finished < shards
     # what a kill in mid-write leaves (planted, so the check does not hang on the kill's timing)
-    pending = sorted({f"train-{i:05d}" for i in range(12)} - {p.stem for p in done.glob("*.json")})[0]
-    half = killed / "data" / f".{pending}-of-00012.parquet.tmp-{socket.gethostname()}-{2**31 - 2}"
+    pending = sorted({f"train-{i:05d}" for i in range(shards)} - {p.stem for p in done.glob("*.json")})[0]
+    half = killed / "data" / f".{pending}-of-{shards:05d}.parquet.tmp-{socket.gethostname()}-{2**31 - 2}"
     half.write_bytes(b"half a parquet")  # a dead process's file (pids stay far below 2^31 - 2)
     rerun = subprocess.run([*cmd, "--out", str(killed)], env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     clean = tmp_path / "clean"
     subprocess.run([*cmd, "--out", str(clean)], env=env, check=True, capture_output=True, timeout=300)
-    assert data_bytes(killed) == data_bytes(clean) and len(data_bytes(clean)) == 12
+    assert data_bytes(killed) == data_bytes(clean) and len(data_bytes(clean)) == shards
     assert not [p for p in killed.rglob("*tmp-*")]
     ds = datasets.load_dataset(str(killed), split="train")
-    assert ds.num_rows == 96 and len({tuple(x) for x in ds["input_ids"]}) == 96
+    assert ds.num_rows == 8 * shards and len({tuple(x) for x in ds["input_ids"]}) == 8 * shards
     assert np.all(np.array(ds["complexity"]) > 0.2)
 
 
