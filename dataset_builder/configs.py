@@ -158,7 +158,7 @@ def config_names() -> list[str]:
 def get_config(name: str | NCADataConfig = "paper", **overrides: Any) -> NCADataConfig:
     """The named config with ``overrides`` applied (``None`` is a value: ``max_tokens=None`` means no cut)."""
     if isinstance(name, NCADataConfig):
-        base = {k: v for k, v in name.to_dict().items()}
+        base = name.to_dict()
         name = base.pop("name")
     else:
         if name not in PRESETS:

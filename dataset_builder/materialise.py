@@ -258,14 +258,14 @@ def materialise(config: NCADataConfig, out: str | Path, num_sequences: int, *, n
     if missing:
         return {"complete": False, "missing_shards": len(missing), "total_shards": len(units),
                 "generated_rows": rows_done, "seconds": elapsed}
-    manifest = finalise(out, config, units, device, command=command, progress=progress)
+    manifest = finalise(out, config, units, device, command=command)
     manifest["generated_rows_this_run"] = rows_done
     manifest["seconds_this_run"] = elapsed
     return manifest
 
 
-def finalise(out: Path, config: NCADataConfig, units: list[Unit], device: str, command: str | None = None,
-             progress: bool = True) -> dict[str, Any]:
+def finalise(out: Path, config: NCADataConfig, units: list[Unit], device: str,
+             command: str | None = None) -> dict[str, Any]:
     """Global uniqueness in shard order, then manifest.json and README.md (idempotent)."""
     from .card import write_card
 

@@ -466,7 +466,8 @@ def run_eval(model_path: str | None, tasks: list[str] | str = TASKS, num_example
         ts = task_set
     else:
         spec = get_task_set_spec(task_set, **task_overrides)
-        ts = build_task_set(spec=spec_for_model(spec, model, encoding) if model is not None else spec.for_model(encoding))
+        spec = spec.for_model(encoding) if model is None else spec_for_model(spec, model, encoding)
+        ts = build_task_set(spec=spec)
     ts = ts.head(num_examples)
     report: dict[str, dict] = {}
     traj = [t for t in tasks if t in ("next_step", "long_horizon")]

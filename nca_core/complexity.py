@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -138,8 +139,7 @@ def period_and_transient(frames: torch.Tensor | np.ndarray) -> tuple[np.ndarray,
     pad = -flat.shape[-1] % 8
     words = torch.nn.functional.pad(flat, (0, pad)) if pad else flat
     words = words.view(torch.int64)  # 8 cells per word
-    weights = torch.as_tensor(np.random.default_rng(0x48415348).integers(1, 2**62, words.shape[-1]) * 2 + 1)
-    h = (words * weights).sum(-1)  # (B, T), wrapping int64 arithmetic
+    h = (words * _hash_weights(words.shape[-1])).sum(-1)  # (B, T), wrapping int64 arithmetic
     same = (h[:, :, None] == h[:, None, :]) & torch.ones(t, t, dtype=torch.bool).triu(1)  # (B, i, j), i < j
     recurs = same.any(1)  # (B, j): frame j repeats an earlier frame
     has = recurs.any(1)
@@ -153,6 +153,11 @@ def period_and_transient(frames: torch.Tensor | np.ndarray) -> tuple[np.ndarray,
         periods[k], transients[k] = _scan(flat[k].numpy())
     return periods, transients
 
+
+@lru_cache(maxsize=8)
+def _hash_weights(n: int) -> torch.Tensor:
+    """Odd random int64 weights of the frame hash: fixed for all time."""
+    return torch.as_tensor(np.random.default_rng(0x48415348).integers(1, 2**62, n) * 2 + 1)
 
 
 def _scan(traj: np.ndarray) -> tuple[int, int]:

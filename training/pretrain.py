@@ -228,7 +228,7 @@ def build_tokenizer(nca_args: NCAArguments, model_args, patch_tokenizer, max_len
     return tokenizer, offset
 
 
-def check_vocab_fits(nca_args: NCAArguments, model_args, patch_tokenizer, tokenizer, token_offset: int) -> None:
+def check_vocab_fits(nca_args: NCAArguments, model_args, patch_tokenizer, token_offset: int) -> None:
     """A continued checkpoint must hold every id the data produces (checked from the config, before loading)."""
     if nca_args.from_scratch or nca_args.encoding != "patch" or nca_args.tokenizer_mode != "nca":
         return
@@ -340,7 +340,7 @@ def model_card(nca_args: NCAArguments, training_args, model_args, encoding: dict
         header["datasets"] = [nca_args.dataset_name]
     masks = [name for name, on in (("first frame", nca_args.mask_first_frame),
                                    ("frame delimiters", nca_args.mask_delimiters)) if on]
-    recipe = {k: v for k, v in asdict(nca_args).items()}
+    recipe = asdict(nca_args)
     train = {k: getattr(training_args, k) for k in (
         "learning_rate", "weight_decay", "lr_scheduler_type", "warmup_steps", "max_steps",
         "per_device_train_batch_size", "gradient_accumulation_steps", "max_length", "seed", "bf16")}
@@ -403,7 +403,7 @@ def _run(nca_args: NCAArguments, training_args, model_args, argv: list[str], cal
     # tokenizer, then model
     tokenizer, token_offset = build_tokenizer(nca_args, model_args, patch_tokenizer, max_length)
     n_new = patch_tokenizer.vocab_size if nca_args.tokenizer_mode == "extend" else 0
-    check_vocab_fits(nca_args, model_args, patch_tokenizer, tokenizer, token_offset)
+    check_vocab_fits(nca_args, model_args, patch_tokenizer, token_offset)
     encoder = RowEncoder(patch_tokenizer, nca_args.encoding, token_offset, max_length, nca_args.mask_first_frame,
                          nca_args.mask_delimiters, tokenizer if nca_args.encoding == "text" else None)
     train_dataset = encode_dataset(raw, encoder)

@@ -137,7 +137,7 @@ def counter_uniform(keys: torch.Tensor, positions: torch.Tensor, t: int, stream:
     layout, unlike a stateful generator. 53 random bits per value.
     """
     x = keys.to(torch.int64) * _GOLDEN + positions.to(torch.int64) * _M1
-    x = x + _wrap(t * 0x94D049BB133111EB + stream * 0x2545F4914F6CDD1D)
+    x = x + _wrap(t * HASH_STEP + stream * HASH_STREAM)
     for _ in range(2):  # splitmix64 finaliser, twice (int64 arithmetic wraps identically everywhere)
         x = x ^ _srl(x, 30)
         x = x * _M1
@@ -165,6 +165,7 @@ def _wrap(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-_GOLDEN = _wrap(0x9E3779B97F4A7C15)
-_M1 = _wrap(0xBF58476D1CE4E5B9)
-_M2 = _wrap(0x94D049BB133111EB)
+# counter_uniform's constants (unsigned 64-bit; the CPU kernel of nca_core.rules.neural_cpu uses them too)
+HASH_GOLDEN, HASH_M1, HASH_M2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB  # splitmix64
+HASH_STEP, HASH_STREAM = 0x94D049BB133111EB, 0x2545F4914F6CDD1D
+_GOLDEN, _M1, _M2 = _wrap(HASH_GOLDEN), _wrap(HASH_M1), _wrap(HASH_M2)

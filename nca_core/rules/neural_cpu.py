@@ -22,14 +22,11 @@ import math
 import numpy as np
 from numba import njit
 
+from .base import HASH_GOLDEN, HASH_M1, HASH_M2, HASH_STEP, HASH_STREAM
 from .neural import FP32_REL_TOL, GUMBEL_SPAN, NOISE_STREAM
 
 _U = np.uint64
-_GOLDEN = _U(0x9E3779B97F4A7C15)
-_M1 = _U(0xBF58476D1CE4E5B9)
-_M2 = _U(0x94D049BB133111EB)
-_STEP = _U(0x94D049BB133111EB)
-_STREAM = _U(0x2545F4914F6CDD1D)
+_GOLDEN, _M1, _M2, _STEP, _STREAM = (_U(c) for c in (HASH_GOLDEN, HASH_M1, HASH_M2, HASH_STEP, HASH_STREAM))
 
 
 @njit(nogil=True, cache=True)
@@ -144,7 +141,8 @@ def _rollout_one(table, eff, w2, w3, tau, beta, key, grid, burn_in, out):
                 best[c] = s if v > tc else best[c]
                 top[c] = max(tc, v)
         for c in range(hw):
-            if top[c] - second[c] <= np.float32(FP32_REL_TOL) * (abs(top[c]) + abs(second[c])) + np.float32(1e-30) + tol:
+            close = np.float32(FP32_REL_TOL) * (abs(top[c]) + abs(second[c])) + np.float32(1e-30) + tol
+            if top[c] - second[c] <= close:
                 nxt[c] = _exact_cell(eff, w2, w3, tau, beta, key, cur, c, t, h, w, exact)
             else:
                 nxt[c] = best[c]
@@ -156,23 +154,21 @@ def _exact_cell(eff, w2, w3, tau, beta, key, cur, c, t, h, w, logits):
     """The canonical float64 rule at one cell (fixed summation order), sampled with its counter noise."""
     n = eff.shape[1]
     y, x = c // w, c % w
-    h0 = h1 = h2 = h3 = 0.0
+    h0 = h1 = h2 = h3 = 0.0  # summed in kernel order (0 + the first term is that term, as in the torch step)
     k = 0
     for row in (y - 1 if y > 0 else h - 1, y, y + 1 if y < h - 1 else 0):
         for col in (x - 1 if x > 0 else w - 1, x, x + 1 if x < w - 1 else 0):
             st = cur[row * w + col]
-            if k == 0:
-                h0, h1, h2, h3 = np.float64(eff[0, st, 0]), np.float64(eff[0, st, 1]), np.float64(eff[0, st, 2]), np.float64(eff[0, st, 3])
-            else:
-                h0 += np.float64(eff[k, st, 0])
-                h1 += np.float64(eff[k, st, 1])
-                h2 += np.float64(eff[k, st, 2])
-                h3 += np.float64(eff[k, st, 3])
+            h0 += np.float64(eff[k, st, 0])
+            h1 += np.float64(eff[k, st, 1])
+            h2 += np.float64(eff[k, st, 2])
+            h3 += np.float64(eff[k, st, 3])
             k += 1
     for s in range(n):
         logits[s] = 0.0
     for j in range(w2.shape[1]):
-        v = h0 * np.float64(w2[0, j]) + h1 * np.float64(w2[1, j]) + h2 * np.float64(w2[2, j]) + h3 * np.float64(w2[3, j])
+        v = (h0 * np.float64(w2[0, j]) + h1 * np.float64(w2[1, j])
+             + h2 * np.float64(w2[2, j]) + h3 * np.float64(w2[3, j]))
         if v > 0:
             for s in range(n):
                 logits[s] += v * np.float64(w3[j, s])
